@@ -1,0 +1,48 @@
+"""govnlp: parse, search and classify the written replies of Chinese government agencies.
+
+The public names are imported lazily, so ``import govnlp`` stays fast and torch is loaded only when an
+embedder is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from govnlp._version import __version__
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "GovnlpError": "govnlp.errors",
+    "ParseError": "govnlp.errors",
+    "ReplyDocument": "govnlp.documents",
+    "ProposalDocument": "govnlp.documents",
+    "parse_reply": "govnlp.parsing",
+    "parse_proposal": "govnlp.parsing",
+    "load_embedder": "govnlp.embedders",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'govnlp' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from govnlp.documents import ProposalDocument, ReplyDocument
+    from govnlp.embedders import load_embedder
+    from govnlp.errors import GovnlpError, ParseError
+    from govnlp.parsing import parse_proposal, parse_reply

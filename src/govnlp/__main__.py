@@ -1,0 +1,5 @@
+import sys
+
+from govnlp.cli import main
+
+sys.exit(main())

@@ -1,0 +1,54 @@
+"""The ``govnlp`` command line: ``main(argv) -> int``.
+
+Each subcommand group lives in its own module with a ``register(subparsers)`` function; errors derived
+from :class:`govnlp.errors.GovnlpError` are printed to stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from govnlp._version import __version__
+from govnlp.errors import GovnlpError
+
+# modules under govnlp.cli that define register(subparsers)
+_COMMAND_MODULES = ("parse",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="govnlp",
+        description="Parse, search and classify the replies of Chinese government agencies.",
+    )
+    parser.add_argument("--version", action="version", version=f"govnlp {__version__}")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars or info logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f"govnlp.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code (0 ok, 2 usage or input error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args) or 0)
+    except GovnlpError as exc:
+        print(f"govnlp {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
