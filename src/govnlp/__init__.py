@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "parse_reply": "govnlp.parsing",
     "parse_proposal": "govnlp.parsing",
     "load_embedder": "govnlp.embedders",
+    "Embedder": "govnlp.embedders",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
