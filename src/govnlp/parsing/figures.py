@@ -1,0 +1,84 @@
+"""Quantitative facts in a reply: percentages, counts, money, areas, durations.
+
+Patterns run on the matching form (simplified characters, ASCII digits); the figure's ``text`` is the clause
+around it cut from the original, so ``压减检查计划数39.3%`` stays as written.
+"""
+
+from __future__ import annotations
+
+import re
+
+from govnlp.documents import Figure
+
+__all__ = ["find_figures", "FIGURE_RE"]
+
+_UNITS = (
+    "个百分点", "百分点", "%", "‰", "倍",
+    "平方公里", "平方米", "立方米", "公里", "千米", "公顷", "米", "亩", "吨", "千瓦", "兆瓦",
+    "元", "万元", "亿元", "千元", "美元",
+    "户次", "人次", "场次", "家次", "车次", "架次", "批次", "余次",
+    "个月", "小时", "分钟", "工作日", "天", "周", "年",
+    "个", "项", "件", "次", "名", "人", "户", "家", "条", "期", "份", "座", "所", "辆", "台", "套", "处",
+    "间", "张", "本", "批", "篇", "场", "宗", "起", "床", "盏", "棵", "株", "只", "头", "位", "支", "块",
+    "类", "种", "轮", "册", "栋", "幢", "村", "镇", "校", "班",
+)
+_UNIT_ALT = "|".join(sorted({re.escape(u) for u in _UNITS}, key=len, reverse=True))
+#: number (with thousands separators or decimals), optional 余/多, optional 万/亿, unit
+FIGURE_RE = re.compile(
+    rf"(?<![\d.〔])(\d{{1,3}}(?:，\d{{3}})+(?!\d)|\d+(?:\.\d+)?)\s*(余|多)?\s*(万|亿|千|百)?\s*({_UNIT_ALT})?"
+)
+_CLAUSE_START = set("，。；：、！？,;:（）()《》“”\"\n ")
+_MAX_CONTEXT = 24
+
+
+def find_figures(norm: str, orig: str, offset: int = 0) -> list[tuple[int, Figure]]:
+    """Find figures in ``norm`` (the matching form of ``orig``; same length).
+
+    Args:
+        norm: matching-form text.
+        orig: the original text the figure's ``text`` is cut from.
+        offset: added to the returned positions.
+
+    Returns:
+        ``[(position, Figure)]`` in text order. Dates (2024年7月11日), years, document numbers (〔2024〕22号),
+        ordinals (第14号) and bare numbers without a unit are left out.
+
+    Example:
+        >>> [f.text for _, f in find_figures("压减检查计划数39.3%", "压减检查计划数39.3%")]
+        ['压减检查计划数39.3%']
+    """
+    out: list[tuple[int, Figure]] = []
+    n = len(norm)
+    for m in FIGURE_RE.finditer(norm):
+        number, _approx, mult, unit = m.group(1), m.group(2), m.group(3), m.group(4)
+        if not unit and not mult:
+            continue
+        start, end = m.start(1), m.end()
+        before = norm[start - 1] if start > 0 else ""
+        after = norm[end] if end < n else ""
+        if before == "第" or before.isalpha() and before.isascii():
+            continue
+        if unit == "年" and (len(number) == 4 or after in "月度底初末内前后以"):
+            continue
+        if unit in ("年", "个月", "天", "周") and after in "月日号":
+            continue
+        if after in "月日号" and unit is None:
+            continue
+        if unit is None and mult and after in "月日号年":
+            continue
+        if after == "号" or (unit in ("期", "批", "类", "轮", "次") and before in "第"):
+            continue
+        if end < n and norm[end : end + 1] in ("-", "~") and unit is None:
+            continue
+        try:
+            value = float(number.replace("，", ""))
+        except ValueError:  # pragma: no cover - the pattern only matches numbers
+            continue
+        unit_text = (mult or "") + (unit or "")
+        # the clause around the figure: back to the previous delimiter
+        s = start
+        while s > 0 and norm[s - 1] not in _CLAUSE_START and start - s < _MAX_CONTEXT:
+            s -= 1
+        text = orig[s:end].strip()
+        out.append((offset + start, Figure(value=value, unit=unit_text, text=text)))
+    return out

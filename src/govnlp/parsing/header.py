@@ -1,0 +1,448 @@
+"""Header and footer fields of a reply: title, kind, assembly, session, numbers, agencies, date, class, contact.
+
+All functions take matching-form text (simplified characters, full-width punctuation, ASCII digits) and
+return values in that normalised form.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+from govnlp.documents import Contact
+from govnlp.parsing.structure import CN_NUM, SIGNATURE_RE, cn_to_int
+
+__all__ = [
+    "find_addressee",
+    "find_agencies",
+    "find_assembly",
+    "find_contact",
+    "find_date",
+    "find_document_number",
+    "find_handling_class",
+    "find_kind",
+    "find_proposal_number",
+    "find_proposal_title",
+    "find_replying_agency",
+    "find_session",
+    "find_title",
+    "parse_date",
+]
+
+_NUMS = f"{CN_NUM}百零〇\\d"
+
+# ---------------------------------------------------------------- title
+
+_TITLE_WORD_RE = re.compile(
+    r"答\s*复|复\s*函|回\s*复|办理意见|会办意见|协办意见|办理情况|办理结果|的函|建议办理单|提案办理单|办理单|办理报告|进展情况"
+)
+_TITLE_BAD_RE = re.compile(r"[。！？]|收悉|如下：|^(?:关于)?(?:印发|转发)")
+
+
+def find_title(lines: list[str]) -> str | None:
+    """The reply's own title among the header lines (before the salutation).
+
+    A title names the reply (…的答复, …的复函, …会办意见); a line cut before its last word is joined with the next
+    (``…第6905号`` + ``建议的答复``). Without one, a header line naming the proposal (关于…的建议) is used.
+    """
+    cands: list[str] = []
+    for i, line in enumerate(lines):
+        t = line.strip()
+        if len(t) > 120 or _TITLE_BAD_RE.search(t):
+            continue
+        if _TITLE_WORD_RE.search(t) and (re.search(r"关于|对|第.{1,8}号|会议|建议|提案|议案", t)):
+            return _tidy_title(t)
+        if i + 1 < len(lines):
+            nxt = lines[i + 1].strip()
+            if len(nxt) <= 12 and _TITLE_WORD_RE.search(nxt) and re.search(r"关于|对|第.{1,8}号|会议", t):
+                return _tidy_title(t + nxt)
+        if re.match(r"^(?:关于|对)", t) or re.search(r"《关于.+》|第.{1,8}号(?:建议|提案|议案)", t):
+            cands.append(t)
+    return _tidy_title(cands[0]) if cands else None
+
+
+def _tidy_title(t: str) -> str:
+    t = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])(?=.{0,3}$)", "", t)
+    t = re.sub(r"答\s+复", "答复", t)
+    t = re.sub(r"\s*\.(?:pdf|docx?|html?)$", "", t)
+    return t.strip(" ：")
+
+
+# ---------------------------------------------------------------- kind
+
+_KIND_RULES = (
+    (re.compile(r"(?:会办|协办|会签|参阅)意见|办理进展|进展情况|情况报告"), "其他"),
+    (re.compile(r"议案"), "议案答复"),
+    (re.compile(r"政协|提案|委员"), "提案答复"),
+    (re.compile(r"人大|代表|建议"), "建议答复"),
+    (re.compile(r"留言|网友|来信|信件|UU\d|市民|群众"), "留言答复"),
+)
+_SAL_KIND = (
+    (re.compile(r"委员|政协|民革|民盟|民建|民进|农工|致公|九三|台盟|工商联|界别|小组"), "提案答复"),
+    (re.compile(r"代表"), "建议答复"),
+    (re.compile(r"网友|UU\d|您好|你好|市民|同志|先生|女士"), "留言答复"),
+)
+
+
+def find_kind(title: str | None, salutation: str | None, opening: str) -> str:
+    """提案答复, 建议答复, 议案答复, 留言答复 or 其他, from the title, then the salutation, then the opening."""
+    if title:
+        for rx, kind in _KIND_RULES:
+            if rx.search(title):
+                return kind
+    if salutation:
+        for rx, kind in _SAL_KIND:
+            if rx.search(salutation):
+                # "X代表：您好" is a deputy, not a citizen
+                return kind
+    if opening:
+        for rx, kind in _KIND_RULES[1:]:
+            if rx.search(opening):
+                return kind
+        if re.search(r"反映|咨询|投诉", opening):
+            return "留言答复"
+    return "其他"
+
+
+# ---------------------------------------------------------------- assembly and session
+
+_ASSEMBLY_RE = re.compile(
+    rf"(全国|[省市州县区旗盟乡镇])?\s*(?:第?[{_NUMS}]{{1,4}}届)?\s*(全国)?(人民代表大会|人大|政协|政治协商会议)"
+)
+_SESSION_RE = re.compile(
+    rf"(第?[{_NUMS}]{{1,4}}届)[^，。；\s《》]{{0,20}}?(第?[{_NUMS}]{{1,3}}次)(?:会议|全会|全体会议|大会)?"
+)
+
+
+def find_assembly(text: str) -> str | None:
+    """Who raised the proposal: ``市政协``, ``县人大``, ``全国人大`` … (level + 人大/政协) or None.
+
+    Example:
+        >>> find_assembly("对县第十六届人民代表大会第四次会议第78号建议")
+        '县人大'
+    """
+    for m in _ASSEMBLY_RE.finditer(text):
+        level = m.group(2) or m.group(1) or ""
+        body = "政协" if m.group(3) in ("政协", "政治协商会议") else "人大"
+        if m.group(3) == "政治协商会议" and not level:
+            after = re.match(r"[\u4e00-\u9fff]{0,10}?([省市州县区旗])委员会", text[m.end() :])
+            level = after.group(1) if after else ""
+        if not level:
+            # "七届人大" with the level further back: "安宁市七届人大" was caught above; "市政协" forms
+            before = text[max(0, m.start() - 1) : m.start()]
+            if before in "省市州县区旗":
+                level = before
+        return f"{level}{body}"
+    return None
+
+
+def find_session(text: str) -> str | None:
+    """届次 as written, the organ's name left out: ``五届三次``, ``第十六届第四次``.
+
+    Example:
+        >>> find_session("市政协五届三次会议第14号提案")
+        '五届三次'
+    """
+    m = _SESSION_RE.search(text)
+    if not m:
+        return None
+    return m.group(1) + m.group(2)
+
+
+# ---------------------------------------------------------------- numbers
+
+_PNUM = r"([A-Za-z]{0,4}\d[\d\-]{0,9}|[A-Za-z]{1,4}-?\d{1,8})"
+_PROPOSAL_NUMBER_RES = (
+    re.compile(rf"(?:新编号|提案号|建议号|议案号|案号|编号|序号)\s*[：:]?\s*第?\s*{_PNUM}\s*号?"),
+    re.compile(rf"第\s*{_PNUM}\s*号"),
+    re.compile(rf"第\s*{_PNUM}\s*(?:件)?(?:提案|建议|议案|代表建议|政协提案)"),
+    re.compile(rf"（\s*第?\s*{_PNUM}\s*号\s*）"),
+    re.compile(rf"(?:提案|建议|议案)\s*{_PNUM}\s*号"),
+)
+
+
+def find_proposal_number(title: str | None, head: str) -> str | None:
+    """The proposal's number as written (``14``, ``0038``, ``2024087``, ``DH0271``), from the title first.
+
+    Example:
+        >>> find_proposal_number("关于对市政协五届三次会议第14号提案的答复", "")
+        '14'
+    """
+    for text in (title or "", head):
+        if not text:
+            continue
+        for rx in _PROPOSAL_NUMBER_RES:
+            for m in rx.finditer(text):
+                # not a document number 〔2024〕22号
+                if "〕" in text[max(0, m.start() - 3) : m.start(1)]:
+                    continue
+                return m.group(1).rstrip("-")
+    return None
+
+
+_DOCNUM_RE = re.compile(
+    r"([\u4e00-\u9fffA-Za-z]{1,16}?)\s*〔\s*((?:19|20)\d{2})\s*〕\s*第?\s*([A-Za-z]?\d{1,5})\s*号"
+)
+_DOCNUM_BAD_PREFIX = re.compile(r"^(?:根据|按照|依据|依照|参照|附件|文号|发文字号|字号|见|及|和|与|为|的|号)")
+
+
+def find_document_number(texts: list[str]) -> str | None:
+    """The reply's own 文号 (brackets normalised to 〔〕): ``丽综执复〔2024〕22号``.
+
+    ``texts`` are searched in order (metadata field, header lines, closing lines); a number cited inside
+    parentheses or after 根据/按照 is someone else's document.
+    """
+    for text in texts:
+        for m in _DOCNUM_RE.finditer(text):
+            prefix = m.group(1)
+            while True:
+                p2 = _DOCNUM_BAD_PREFIX.sub("", prefix)
+                if p2 == prefix:
+                    break
+                prefix = p2
+            if not prefix or "《" in text[max(0, m.start() - 2) : m.start()]:
+                continue
+            before = text[: m.start()]
+            if before.count("（") > before.count("）"):
+                continue
+            return f"{prefix}〔{m.group(2)}〕{m.group(3)}号"
+    return None
+
+
+# ---------------------------------------------------------------- proposal title, addressee, agencies
+
+_LABELED_TITLE_RE = re.compile(r"(?:题\s*目|标\s*题|事\s*由|案\s*由|提案名称|建议名称|建议题目|提案题目|内容)\s*[：:]\s*(\S.{2,80}?)\s*$", re.M)
+_BOOK_RE = re.compile(r"《([^《》]{3,100})》")
+_QUOTE_RE = re.compile(r"[“\"]((?:关于)?[^“”\"]{3,80}(?:建议|提案|议案|问题|意见))[”\"]")
+_BARE_RE = re.compile(r"(?:提出的|提交的|所提|领衔的|关于)(关于[^，。；《》“”]{3,80}?(?:的)?(?:建议|提案|议案))(?:已)?(?:收悉|，|。|交|由|转)")
+_NOT_PROPOSAL_TITLE = re.compile(r"(?:通知|方案|办法|规定|条例|法|意见|规划|计划|纲要|决定|细则|指南|标准|专报|报告|决议|公告|通报|函)$")
+
+
+def find_proposal_title(head: str, meta: dict[str, str]) -> str | None:
+    """The title of the proposal answered: a labelled field, a 《…》 or “…” near 提案/建议, or 提出的关于…的建议."""
+    m = _LABELED_TITLE_RE.search(head)
+    if m:
+        return m.group(1).strip("《》“”\" ")
+    best: tuple[int, str] | None = None
+    for m in _BOOK_RE.finditer(head):
+        t = m.group(1).strip()
+        if _NOT_PROPOSAL_TITLE.search(t) and not re.search(r"(?:建议|提案|议案)$", t):
+            continue
+        score = 0
+        if re.search(r"(?:建议|提案|议案)$", t):
+            score += 2
+        if t.startswith("关于"):
+            score += 1
+        ctx = head[max(0, m.start() - 12) : m.start()] + head[m.end() : m.end() + 12]
+        if re.search(r"提案|建议|议案|号|提出|收悉", ctx):
+            score += 2
+        if best is None or score > best[0]:
+            best = (score, t)
+    if best is not None and best[0] >= 2:
+        return best[1]
+    m = _QUOTE_RE.search(head)
+    if m:
+        return m.group(1)
+    m = _BARE_RE.search(head)
+    if m:
+        return m.group(1)
+    return best[1] if best else None
+
+
+_ADDRESSEE_RE = re.compile(r"^(?:尊敬的)?\s*(.+?)\s*(?:[：:，,！!]\s*)?(?:您好|你好)?[：:！!，,]?\s*$")
+
+
+def find_addressee(salutation: str | None) -> str | None:
+    """The proposer(s) from the salutation line, as written: ``民进市委会``, ``韩忠国等代表``, ``网友“UU008…”``."""
+    if not salutation:
+        return None
+    s = salutation.strip()
+    s = re.split(r"(?<=[！!：:])", s, maxsplit=1)[0] if re.search(r"您好|你好", s) else s
+    s = re.sub(r"(?:您好|你好)[！!：:，,。]?$", "", s).strip()
+    m = _ADDRESSEE_RE.match(s)
+    out = (m.group(1) if m else s).strip(" ：:，,！!")
+    out = re.sub(r"^尊敬的", "", out).strip()
+    return out or None
+
+
+_LEAD_RES = (
+    re.compile(r"主办(?:单位|部门)\s*[：:]\s*([^\s，。；：]{2,40})"),
+    re.compile(r"(?:由|[，。；：、\s]|^)([^，。；：、\s《》（）]{2,30}?)(?:负责)?主办"),
+)
+_CO_RES = (
+    re.compile(r"(?:会办|协办|配合|参办)(?:单位|部门)\s*[：:]\s*([^\s。；：]{2,120})"),
+    re.compile(r"(?:^|[，。；：\s])([^，。；：\s《》]{2,120}?)(?:负责)?(?:会办|协办|参办|配合办理)(?![意单部])"),
+)
+_AGENCY_OK = re.compile(r"[局委厅办院府会室心队部处所站馆署司社团行道镇乡区县市]$")
+
+
+def _clean_agency(a: str) -> str | None:
+    a = re.sub(r"^(?:由|为|是|并由|和|及|与|、)+", "", a.strip(" ，、"))
+    a = re.sub(r"^.*?领办[，、]?", "", a)
+    return a if 2 <= len(a) <= 40 and _AGENCY_OK.search(a) else None
+
+
+def find_agencies(head: str) -> tuple[str | None, tuple[str, ...]]:
+    """主办 and 会办/协办 agencies named in the header or the opening (``由X主办，Y、Z会办``)."""
+    lead = None
+    for rx in _LEAD_RES:
+        m = rx.search(head)
+        if m:
+            lead = _clean_agency(m.group(1))
+            if lead:
+                break
+    co: list[str] = []
+    for rx in _CO_RES:
+        m = rx.search(head)
+        if m:
+            for part in re.split(r"[、，,和及与]|以及", m.group(1)):
+                a = _clean_agency(part)
+                if a and a != lead and a not in co:
+                    co.append(a)
+            if co:
+                break
+    return lead, tuple(co)
+
+
+def find_replying_agency(closing: list[str], title: str | None, meta: dict[str, str]) -> str | None:
+    """Who signs: the signature line in the closing, else the title's prefix (X关于…), else 发布机构/来源."""
+    for line in reversed(closing):
+        t = line.strip()
+        if len(t) > 60 or re.match(r"^(?:抄|送|附件|联系|电话|地址)", t):
+            continue
+        m = SIGNATURE_RE.match(t)
+        if m:
+            return m.group(1)
+    if title:
+        m = re.match(r"^([\u4e00-\u9fff（）]{2,40}?(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|署|街道办事处|办事处|分局))(?:关于|对|就|办理)", title)
+        if m:
+            return m.group(1)
+    for key in ("发布机构", "发文机关", "制定机关", "来源", "信息来源"):
+        v = meta.get(key)
+        if v and 2 <= len(v) <= 40 and _AGENCY_OK.search(v):
+            return v
+    return None
+
+
+# ---------------------------------------------------------------- date
+
+_DATE_RES = (
+    re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
+    re.compile(r"([一二三四五六七八九〇零]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日"),
+    re.compile(r"(?<!\d)((?:19|20)\d{2})[-./](\d{1,2})[-./](\d{1,2})(?!\d)"),
+)
+
+
+def parse_date(text: str, last: bool = True) -> str | None:
+    """The last (or first) valid date in ``text`` as ISO ``YYYY-MM-DD``; Arabic or Chinese numerals.
+
+    Example:
+        >>> parse_date("二〇二四年七月十一日")
+        '2024-07-11'
+    """
+    found: list[tuple[int, str]] = []
+    for rx in _DATE_RES:
+        for m in rx.finditer(text):
+            y, mo, d = m.group(1), m.group(2), m.group(3)
+            if not y.isdigit():
+                y = "".join(str(cn_to_int(c) or 0) for c in y)
+            try:
+                iso = _dt.date(int(y), int(cn_to_int(mo) or 0), int(cn_to_int(d) or 0)).isoformat()
+            except ValueError:
+                continue
+            found.append((m.start(), iso))
+    if not found:
+        return None
+    found.sort()
+    return found[-1][1] if last else found[0][1]
+
+
+def find_date(closing: list[str], meta: dict[str, str], header: list[str]) -> str | None:
+    """The date of signing: the last date in the closing lines, else a page date field, else the header."""
+    for line in reversed(closing):
+        if len(line) <= 60 or re.search(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$", line):
+            d = parse_date(line)
+            if d:
+                return d
+    for key in ("答复日期", "成文日期", "成文时间", "公布日期", "发布日期", "日期", "发布时间", "时间", "生成日期"):
+        if key in meta:
+            d = parse_date(meta[key])
+            if d:
+                return d
+    for line in header:
+        if len(line) <= 60:
+            d = parse_date(line)
+            if d:
+                return d
+    return None
+
+
+# ---------------------------------------------------------------- handling class
+
+_CLASS_RES = (
+    re.compile(r"(?:办理结果类别|办理结果|办复类别|答复类别|办理类别|结果类别|答复类型|办理类型|类别|类型|分类)\s*[：:为]?\s*[“\"（]?([ABC])(?![A-Za-z\d])"),
+    re.compile(r"(?<![A-Za-z\d])([ABC])\s*类(?!别|型|地区|企业|地|项目|区)"),
+    re.compile(r"[（〔]\s*([ABC])\s*[）〕]"),
+)
+_CLASS_WORDS = (
+    (re.compile(r"(?:办理结果|办复类别|类别)\s*[：:]\s*(?:已经?解决|解决或采纳|已采纳|采纳)"), "A"),
+    (re.compile(r"(?:办理结果|办复类别|类别)\s*[：:]\s*(?:正在解决|列入计划|计划解决|逐步解决)"), "B"),
+    (re.compile(r"(?:办理结果|办复类别|类别)\s*[：:]\s*(?:留作参考|因条件限制|暂不能解决|无法解决|不能解决)"), "C"),
+)
+
+
+def find_handling_class(texts: list[str]) -> str | None:
+    """A, B or C (办理结果类别) when stated: ``类别：A类``, ``办理结果：B``, ``…35号B类``, ``（C类）``."""
+    for text in texts:
+        for rx in _CLASS_RES:
+            m = rx.search(text)
+            if m:
+                return m.group(1)
+        for rx, cls in _CLASS_WORDS:
+            if rx.search(text):
+                return cls
+    return None
+
+
+# ---------------------------------------------------------------- contact
+
+_NAME_RE = re.compile(r"联\s*系\s*人\s*(?:姓名)?\s*(?:及(?:联系)?电话|及联系方式)?\s*[：:]?\s*([\u4e00-\u9fff]{2,4}?)(?=[\s，,、；;：:（(]|联系|电话|手机|$|\d)")
+_PHONE_RE = re.compile(
+    r"(?:联系电话|电\s*话|手\s*机|联系方式|联系人[^：:]{0,6})?\s*[：:]?\s*((?:[（(]?0\d{2,3}[）)]?\s*[-－]?\s*)?\d{7,8}(?:[-－转]\d{1,5})?|1[3-9]\d{9}|\d{3,4}-\d{7,8})"
+)
+_DEPT_LABEL_RE = re.compile(r"(?:联系单位|单\s*位|处\s*室|承办处室|承办单位|联系部门|科\s*室)\s*[：:]\s*([^\s，。；：]{2,40})")
+_DEPT_RE = re.compile(r"([\u4e00-\u9fff（）]{2,30}(?:处|科|室|局|中心|办|股|站|队|所|委|厅|院|部|会))(?=\s|$|，|联系|电话)")
+
+
+def find_contact(lines: list[str]) -> Contact | None:
+    """``{name, phone, department}`` from the contact lines (联系人：何伟慧 市…处 联系电话：2781260)."""
+    text = " ".join(lines)
+    if not re.search(r"联\s*系|电\s*话|手\s*机", text):
+        return None
+    name = phone = dept = None
+    m = _NAME_RE.search(text)
+    if m and not re.match(r"电话|方式|单位|地址", m.group(1)):
+        name = m.group(1)
+    for m in _PHONE_RE.finditer(text):
+        cand = m.group(1)
+        if re.match(r"(?:19|20)\d{2}$", cand):
+            continue
+        if re.search(r"联系|电\s*话|手\s*机", text[max(0, m.start() - 30) : m.end()]):
+            phone = re.sub(r"\s+", "", cand)
+            break
+    m = _DEPT_LABEL_RE.search(text)
+    if m:
+        dept = m.group(1)
+    else:
+        # a unit named between the name and the phone, or after them
+        rest = text
+        if name:
+            rest = text[text.find(name) + len(name) :]
+        for m in _DEPT_RE.finditer(rest):
+            cand = m.group(1)
+            if not re.search(r"联系|电话|邮编|地址", cand):
+                dept = cand
+                break
+    if not (name or phone or dept):
+        return None
+    return Contact(name=name, phone=phone, department=dept)

@@ -1,0 +1,222 @@
+"""Text clean-up: web debris, odd spaces, Excel escapes, pinyin residue, and a matching form.
+
+Two layers:
+
+* :func:`clean_text` changes the text itself (removes what is never content: ``_x000D_``, NBSP, zero-width
+  characters, stray HTML tags, table pipes, pinyin residue such as ``關(guān)于``, footnote digits glued to
+  the next sentence) and sorts lines into content, page metadata (索引号, 发布机构, 文号, 发布日期 …) and
+  debris (breadcrumbs, 打印本页/关闭窗口, footers).
+* :func:`matching_form` maps the cleaned text character by character (same length, so offsets carry over)
+  to simplified characters, full-width punctuation, ASCII digits/letters and 〔〕 brackets. All patterns run
+  on the matching form; the texts govnlp returns are cut from the cleaned original.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = ["CleanText", "clean_text", "matching_form", "to_simplified"]
+
+_SPACE_TABLE = {ord(c): " " for c in "\u00a0\u3000\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\t\x0b\x0c"}
+_SPACE_TABLE.update({ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad"})
+
+_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,300})?/?>")
+_ENTITY_RE = re.compile(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,5}|[a-zA-Z]{2,8});")
+_TONE = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
+_PINYIN_RE = re.compile(rf"(?<=[\u4e00-\u9fff])\((?=[a-zü]*[{_TONE}])[a-zü{_TONE}]{{1,7}}\)")
+_PIPES_RE = re.compile(r"[ ]*\|[| ]*")
+_SPACES_RE = re.compile(r"[ ]{2,}")
+# a footnote number glued between a sentence end and the next sentence: "更安全。135市经信局"
+_FOOTNOTE_RE = re.compile(
+    r"(?<=[。！？；])\d{1,3}(?=[\u4e00-\u9fff])"
+    r"(?![年月日号个项件次人名家户万亿元千百十条处所座台辆期批类种位届季度天小时分秒米公里亩吨倍岁家余多％%])"
+)
+
+_DEBRIS_WORDS = (
+    "打印本页", "关闭窗口", "打印此页", "关闭本页", "【打印】", "【关闭】", "[打印]", "[关闭]", "版权所有",
+    "ICP备", "ICP证", "公网安备", "网站标识码", "技术支持：", "技术支持:", "网站地图", "分享到", "扫一扫",
+    "当前位置", "当前的位置", "您的位置", "所在位置", "上一篇", "下一篇", "返回顶部", "加入收藏", "设为首页", "下载文档",
+    "人工客服", "仅部分预览", "无障碍", "本站", "打开微信", "手机版", "政务微博",
+)
+_DEBRIS_LINE_RE = re.compile(
+    r"^(?:[•·●\-\s]*)(?:打印|关闭|首页|导航|分享|收藏|字体|字号|大|中|小|返回|详细查看|登录|注册|"
+    r"登录\s*\|?\s*注册|\[?\s*打印\s*\]?\s*\[?\s*关闭\s*\]?|【\s*字体.*|字体[：:].*|文字大小.*|"
+    r"浏览(?:量|次数)?[：:]\s*\d*|点击(?:数|量)?[：:]?\s*\d*|访问量.*|\d+|[>＞»›\-]+)$"
+)
+_BREADCRUMB_RE = re.compile(r"首页\s*(?:[>＞»›]|&gt;)|(?:[>＞»›]\s*[\u4e00-\u9fff]{2,10}\s*){2,}")
+_FOOTER_HOST_RE = re.compile(r"^主办(?:单位)?\s*[：:].*(?:人民政府|政府办公室|承办|版权|备案|联系方式|地址|网站)")
+
+#: Keys of the metadata tables web pages carry above a reply.
+META_KEYS = (
+    "索引号", "发布机构", "发文机关", "发文字号", "文号", "发布日期", "成文日期", "成文时间", "发布时间",
+    "答复日期", "生成日期", "日期", "时间", "来源", "信息来源", "公开方式", "公开范围", "公开属性",
+    "组配分类", "主题分类", "体裁分类", "分类", "时效性", "有效性", "公文时效", "载体类型", "公开类型",
+    "索取号", "所属类别", "浏览量", "浏览次数", "责任编辑", "文字大小", "关键词", "主题词", "信息名称",
+    "制定机关", "公布日期", "施行日期", "作者", "编辑", "字号",
+)
+_META_KEY_ALT = "|".join(sorted(META_KEYS, key=len, reverse=True))
+_META_LINE_RE = re.compile(rf"^[•·●\-\s]*[【\[]?(?:{_META_KEY_ALT})[】\]]?\s*[：:]")
+_META_ONLY_RE = re.compile(rf"^[•·●\-\s]*[【\[]?(?:{_META_KEY_ALT})[】\]]?\s*[：:]?\s*$")
+_META_PAIR_RE = re.compile(
+    rf"[【\[]?({_META_KEY_ALT})[】\]]?\s*[：:]\s*(.*?)\s*(?=(?:[【\[]?(?:{_META_KEY_ALT})[】\]]?\s*[：:])|$)"
+)
+
+
+_NOT_META_VALUE_RE = re.compile(r"关于|答复|会议|建议|提案|代表|委员|复函|。|：")
+
+
+def _build_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    path = Path(__import__("opencc").__file__).parent / "dictionary" / "TSCharacters.txt"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:  # pragma: no cover - opencc always ships its dictionary
+        lines = []
+    for line in lines:
+        key, _, values = line.partition("\t")
+        first = values.split(" ")[0] if values else ""
+        if len(key) == 1 and len(first) == 1 and first != key:
+            table[ord(key)] = first
+    return table
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple[dict[int, str], dict[int, str]]:
+    ts = _build_table()
+    match = dict(ts)
+    pairs = {
+        ",": "，", ":": "：", ";": "；", "(": "（", ")": "）", "!": "！", "?": "？", "．": ".",
+        "[": "〔", "]": "〕", "【": "〔", "】": "〕", "﹝": "〔", "﹞": "〕", "［": "〔", "］": "〕",
+        "＂": "“", "〝": "“", "〞": "”", "「": "“", "」": "”", "『": "“", "』": "”", "﹐": "，", "﹕": "：",
+        "﹔": "；", "﹙": "（", "﹚": "）", "－": "-", "—": "-", "–": "-", "～": "~", "／": "/", "％": "%",
+        "○": "〇", "Ｏ": "〇", "℃": "℃",
+    }
+    for a, b in pairs.items():
+        match[ord(a)] = b
+    for i in range(10):
+        match[0xFF10 + i] = str(i)
+    for i in range(26):
+        match[0xFF21 + i] = chr(65 + i)
+        match[0xFF41 + i] = chr(97 + i)
+    return ts, match
+
+
+def matching_form(text: str) -> str:
+    """Map ``text`` to the form patterns run on; same length as ``text`` (offsets carry over).
+
+    Example:
+        >>> matching_form("關於第72號提案(A類)")
+        '关于第72号提案（A类）'
+    """
+    return text.translate(_tables()[1])
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified, character by character (opencc's character table; fast, same length).
+
+    Example:
+        >>> to_simplified("答複")
+        '答复'
+    """
+    return text.translate(_tables()[0])
+
+
+class CleanText:
+    """The cleaned lines of a document: content lines, page metadata and what was dropped."""
+
+    __slots__ = ("lines", "meta", "dropped")
+
+    def __init__(self, lines: list[str], meta: dict[str, str], dropped: int) -> None:
+        self.lines = lines
+        self.meta = meta
+        self.dropped = dropped
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _clean_chars(raw: str) -> str:
+    text = raw.replace("_x000D_", "\n").replace("\r\n", "\n").replace("\r", "\n")
+    text = text.translate(_SPACE_TABLE)
+    if "<" in text:
+        text = _TAG_RE.sub(" ", text)
+    if "&" in text:
+        text = _ENTITY_RE.sub(lambda m: html.unescape(m.group(0)), text).translate(_SPACE_TABLE)
+    if "(" in text:
+        text = _PINYIN_RE.sub("", text)
+    return text
+
+
+def clean_text(raw: str) -> CleanText:
+    """Clean ``raw`` and sort its lines into content, page metadata and debris.
+
+    Args:
+        raw: the text as read from a file or page.
+
+    Returns:
+        A :class:`CleanText`: ``lines`` (content, stripped, in order), ``meta`` (page metadata fields such
+        as ``{"索引号": "…", "发布机构": "…"}``, simplified keys) and ``dropped`` (debris lines removed).
+
+    Example:
+        >>> clean_text("当前位置：首页 > 建议提案\\n王某代表：\\n打印本页 关闭窗口").lines
+        ['王某代表：']
+    """
+    text = _clean_chars(raw)
+    lines: list[str] = []
+    meta: dict[str, str] = {}
+    dropped = 0
+    pending_key: str | None = None
+    for line in text.split("\n"):
+        if "|" in line:
+            line = _PIPES_RE.sub(" ", line)
+        line = _SPACES_RE.sub(" ", line).strip()
+        if not line:
+            continue
+        m_line = matching_form(line)
+        if pending_key is not None:
+            key = pending_key
+            pending_key = None
+            if (
+                not _META_LINE_RE.match(m_line)
+                and not _META_ONLY_RE.match(m_line)
+                and len(line) <= 40
+                and not _NOT_META_VALUE_RE.search(m_line)
+            ):
+                meta.setdefault(key, line)
+                continue
+        if _META_ONLY_RE.match(m_line):
+            key = _META_ONLY_RE.match(m_line).group(0).strip(" •·●-【】[]〔〕：:")  # type: ignore[union-attr]
+            pending_key = key
+            continue
+        if _META_LINE_RE.match(m_line) and len(line) <= 300:
+            for m in _META_PAIR_RE.finditer(m_line):
+                value = line[m.start(2) : m.end(2)].strip()
+                if value:
+                    meta.setdefault(m.group(1), value)
+            continue
+        if _is_debris(line, m_line):
+            dropped += 1
+            continue
+        if "。" in m_line or "！" in m_line or "？" in m_line or "；" in m_line:
+            line = _FOOTNOTE_RE.sub("", line)
+        lines.append(line)
+    return CleanText(lines, meta, dropped)
+
+
+def _is_debris(line: str, m_line: str) -> bool:
+    if len(line) <= 40 and _DEBRIS_LINE_RE.match(m_line):
+        return True
+    if _FOOTER_HOST_RE.match(m_line):
+        return True
+    if len(line) <= 200:
+        for w in _DEBRIS_WORDS:
+            if w in m_line:
+                # a long content line that merely mentions a word stays
+                return len(line) <= 80 or "。" not in m_line
+        if _BREADCRUMB_RE.search(m_line) and "。" not in m_line:
+            return True
+    return False

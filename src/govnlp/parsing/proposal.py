@@ -1,0 +1,219 @@
+"""``parse_proposal``: a proposal, suggestion or citizen message -> problems and suggestions to search with.
+
+The other side of a reply: 案由 (cause), the problems it describes and the suggestions it makes. Items come
+from the text's own enumerations (一是, 1., （一）, ①, 建议：…); without one, the text is split into
+sentences and each reads as a problem or a suggestion by its wording. Every item is a short text
+(about 15-120 characters) ready to be used as a search query against past measures.
+"""
+
+from __future__ import annotations
+
+import re
+
+from govnlp.documents import ProposalDocument, ProposalItem, content_id
+from govnlp.errors import ParseError
+from govnlp.parsing.normalise import clean_text, matching_form
+from govnlp.parsing.structure import CN_NUM, cn_to_int
+
+__all__ = ["parse_proposal"]
+
+MIN_ITEM = 15
+MAX_ITEM = 120
+
+_ENUM_RE = re.compile(
+    rf"(?:^|(?<=[。；：！？，\s]))("
+    rf"[{CN_NUM}]{{1,2}}是|[{CN_NUM}]{{1,2}}、|（[{CN_NUM}]{{1,2}}）|\d{{1,2}}[.、](?![\d%])|（\d{{1,2}}）|[①-⑳]|第[{CN_NUM}]{{1,2}}[，、：]"
+    rf")"
+)
+_SUGGEST_HEAD_RE = re.compile(
+    r"(?:^|[\n。；])\s*(?:[一二三四五六七八九十]{1,2}、|（[一二三四五六七八九十]{1,2}）|\d[.、])?\s*"
+    r"(?:具体)?(?:几点|相关|对策|主要|工作|意见)?(?:建议|对策|措施|意见建议|解决办法|办法|对策建议)(?:如下|及措施|与对策|和对策)?\s*[：:]"
+)
+_PROBLEM_HEAD_RE = re.compile(
+    r"(?:^|[\n。；])\s*(?:[一二三四五六七八九十]{1,2}、|（[一二三四五六七八九十]{1,2}）|\d[.、])?\s*"
+    r"(?:存在的?|主要|当前|目前的?|现存)?(?:问题|不足|困难|现状|原因|情况分析|存在问题|问题及原因|基本情况)(?:如下|分析)?\s*[：:]?\s*(?=\n|$|[^\n]{0,3}$)?"
+)
+_CAUSE_RE = re.compile(r"(?:案\s*由|事\s*由|主\s*题|标\s*题|题\s*目)\s*[：:]\s*([^\n]{2,200})")
+_SUGGEST_WORDS = re.compile(r"建议|应当|应该|需要|亟需|希望|请求|恳请|要求|呼吁|加快|加强|加大|推进|推动|完善|建立|健全|出台|设立|增设|提高|落实|鼓励|支持|尽快|优化|规范")
+_PROBLEM_WORDS = re.compile(r"问题|存在|不足|缺乏|缺少|难以|困难|滞后|不够|不高|不到位|不完善|不健全|薄弱|短板|隐患|严重|较差|较低|偏低|过高|混乱|难|乱|差|未能|没有|无法|导致|影响|停工|担心|忧虑|裂缝|渗水|拖欠|噪音|扰民|污染|投诉|无果|纠纷|占用|违规|违法")
+_SENT_RE = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")
+
+
+_LABEL_RE = re.compile(r"^(?:存在的?问题|主要问题|问题|现状|建议|意见|诉求|原因)\s*[：:]\s*")
+
+
+def _short(text: str) -> str:
+    """Trim an item to a query: drop the ordinal, keep whole clauses up to MAX_ITEM characters."""
+    t = re.sub(r"\s+", " ", text).strip(" ，、；。")
+    t = _LABEL_RE.sub("", t)
+    if len(t) <= MAX_ITEM:
+        return t
+    cut = max(t.rfind(p, 0, MAX_ITEM) for p in "。；！？")
+    if cut >= MIN_ITEM:
+        return t[: cut + 1].strip()
+    cut = t.rfind("，", 0, MAX_ITEM)
+    return (t[:cut] if cut >= MIN_ITEM else t[:MAX_ITEM]).strip(" ，")
+
+
+def _lead(text: str) -> str:
+    """The first sentence(s) of an item, at least MIN_ITEM characters when the item has them."""
+    sents = _SENT_RE.findall(text)
+    out = ""
+    for s in sents:
+        out += s
+        if len(out.strip()) >= MIN_ITEM:
+            break
+    return _short(out or text)
+
+
+def _enumerated(norm: str, orig: str) -> list[tuple[str, str]]:
+    """``[(ordinal, text)]`` of the outermost enumeration forming a 1, 2, 3… sequence."""
+    styles: dict[str, list[tuple[int, int, str, int]]] = {}
+    for m in _ENUM_RE.finditer(norm):
+        tok = m.group(1)
+        core = re.sub(r"[是、（）.，：第]", "", tok)
+        value = cn_to_int(core)
+        if value is None:
+            continue
+        style = re.sub(r"[\d一二三四五六七八九十①-⑳]", "N", tok)
+        if tok[0] in "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳":
+            style = "circle"
+        styles.setdefault(style, []).append((m.start(1), m.end(1), tok, value))
+    best: list[tuple[int, int, str, int]] = []
+    for items in styles.values():
+        seq: list[tuple[int, int, str, int]] = []
+        for it in items:
+            if it[3] == len(seq) + 1:
+                seq.append(it)
+        if len(seq) >= 2 and (not best or seq[0][0] < best[0][0]):
+            best = seq
+    out = []
+    for k, (s, e, tok, _v) in enumerate(best):
+        end = best[k + 1][0] if k + 1 < len(best) else len(norm)
+        body = orig[e:end]
+        # the last item ends at the first paragraph break
+        if k + 1 == len(best):
+            nl = body.find("\n")
+            body = body[:nl] if nl > 0 else body
+        out.append((orig[s:e], body))
+    return out
+
+
+def _items(kind: str, pairs: list[tuple[str | None, str]], seen: set[str]) -> list[ProposalItem]:
+    out = []
+    for ordinal, body in pairs:
+        t = _lead(body)
+        if len(t) < 4 or t in seen:
+            continue
+        seen.add(t)
+        out.append(ProposalItem(id=content_id(kind, t, prefix="q-"), ordinal=ordinal, text=t))
+    return out
+
+
+def parse_proposal(text: str) -> ProposalDocument:
+    """Parse a proposal / suggestion / citizen message into its cause, problems and suggestions.
+
+    Args:
+        text: the proposal's text (a title line is optional).
+
+    Returns:
+        A :class:`~govnlp.documents.ProposalDocument`; ``queries()`` gives the items to match against
+        past measures.
+
+    Raises:
+        ParseError: ``text`` is not a str, or is empty.
+
+    Example:
+        >>> p = parse_proposal("关于加强老旧小区物业管理的建议\\n存在问题：物业服务企业管理不规范，乱收费现象突出。\\n建议：一是加强对物业服务企业的监管考核；二是规范停车收费标准并公示。")
+        >>> [s.text for s in p.suggestions]
+        ['加强对物业服务企业的监管考核', '规范停车收费标准并公示']
+    """
+    if not isinstance(text, str):
+        raise ParseError(f"expected the proposal's text (str), found {type(text).__name__}. Pass the text itself.")
+    if not text.strip():
+        raise ParseError("empty input: expected the text of a proposal, suggestion or message, found only whitespace.")
+    ct = clean_text(text)
+    orig = ct.text
+    norm = matching_form(orig)
+    lines = orig.split("\n")
+    nlines = norm.split("\n")
+    title = None
+    if nlines and nlines[0] and len(nlines[0]) <= 60 and not re.search(r"[。！？]$", nlines[0]) and len(nlines) > 1:
+        title = lines[0].strip()
+    cause = None
+    m = _CAUSE_RE.search(norm)
+    if m:
+        cause = orig[m.start(1) : m.end(1)].strip()
+        if title is None and len(cause) <= 60:
+            title = cause
+    # split the text into a problem part and a suggestion part
+    sm = _SUGGEST_HEAD_RE.search(norm)
+    if sm is None:
+        sm2 = re.search(r"(?:为此|因此|特此|对此|据此|综上)?[，,]?\s*(?:特|现)?(?:提出|提|建议如下|如下建议)[^。\n]{0,10}建议[：:]|建议[：:]|建议如下[：:]?", norm)
+        sm = sm2
+    split_at = sm.end() if sm else None
+    body_start = len(lines[0]) + 1 if title and title == lines[0].strip() else 0
+    seen: set[str] = set()
+    problems: list[ProposalItem] = []
+    suggestions: list[ProposalItem] = []
+    if split_at is not None:
+        prob_norm, prob_orig = norm[body_start : sm.start()], orig[body_start : sm.start()]  # type: ignore[union-attr]
+        sug_norm, sug_orig = norm[split_at:], orig[split_at:]
+        sug_pairs = _enumerated(sug_norm, sug_orig)
+        if not sug_pairs:
+            sug_pairs = [(None, s) for s in _sentences(sug_orig)]
+        prob_pairs = _enumerated(prob_norm, prob_orig)
+        if not prob_pairs:
+            prob_pairs = [(None, s) for s in _sentences(prob_orig) if _PROBLEM_WORDS.search(matching_form(s))]
+        problems = _items("p", prob_pairs, seen)
+        suggestions = _items("s", sug_pairs, seen)
+    else:
+        pairs = _enumerated(norm[body_start:], orig[body_start:])
+        if pairs:
+            for ordinal, body in pairs:
+                target = suggestions if _SUGGEST_WORDS.search(matching_form(body[:40])) else problems
+                target.extend(_items("s" if target is suggestions else "p", [(ordinal, body)], seen))
+        else:
+            for s in _sentences(orig[body_start:]):
+                ns = matching_form(s)
+                if _SUGGEST_WORDS.search(ns) and re.search(r"建议|希望|请求|恳请|要求|呼吁|应|尽快|能否|是否可以", ns):
+                    suggestions.extend(_items("s", [(None, s)], seen))
+                elif _PROBLEM_WORDS.search(ns):
+                    problems.extend(_items("p", [(None, s)], seen))
+    if cause is None and problems == [] and suggestions == [] and orig.strip():
+        cause = _short(orig[body_start:] or orig)
+    return ProposalDocument(
+        id=content_id(orig, prefix="prop-"),
+        title=title,
+        cause=cause,
+        problems=tuple(problems),
+        suggestions=tuple(suggestions),
+        text=orig,
+    )
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences merged to at least MIN_ITEM characters."""
+    out: list[str] = []
+    buf = ""
+    pieces: list[str] = []
+    for s in _SENT_RE.findall(text):
+        s = s.strip()
+        while len(s) > MAX_ITEM:
+            cut = s.rfind("，", MIN_ITEM, MAX_ITEM)
+            cut = cut if cut > 0 else MAX_ITEM
+            pieces.append(s[: cut + 1])
+            s = s[cut + 1 :].strip()
+        if s:
+            pieces.append(s)
+    for s in pieces:
+        buf += s
+        if len(buf) >= MIN_ITEM:
+            out.append(buf)
+            buf = ""
+    if buf:
+        if out and len(buf) < MIN_ITEM:
+            out[-1] += buf
+        else:
+            out.append(buf)
+    return out

@@ -1,0 +1,158 @@
+"""Read a reply from text or a file (.txt, .html/.htm, .docx, .pdf) into plain text."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from govnlp.errors import ParseError
+
+__all__ = ["SUPPORTED_SUFFIXES", "read_source", "read_file", "html_to_text"]
+
+logger = logging.getLogger(__name__)
+
+#: File types :func:`read_file` reads.
+SUPPORTED_SUFFIXES = (".txt", ".html", ".htm", ".docx", ".pdf")
+
+_BLOCK_TAGS = (
+    "p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6", "section",
+    "article", "header", "footer", "blockquote", "pre", "dd", "dt", "dl", "hr", "form", "center",
+)
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "head", "object", "select", "button")
+
+
+def _decode(data: bytes, name: str) -> str:
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ParseError(f"{name} looks binary (NUL bytes), expected text. Pass a .txt/.html/.docx/.pdf file or a str.")
+    for enc in ("utf-8-sig", "utf-16", "gb18030"):
+        if enc == "utf-16" and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            continue
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise ParseError(f"{name} is neither UTF-8 nor GB18030 text. Convert it to UTF-8 and try again.")
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML page, one line per block element (BeautifulSoup with lxml).
+
+    Example:
+        >>> html_to_text("<p>王某代表：</p><p>您提出的建议收悉。</p>")
+        '王某代表：\\n您提出的建议收悉。'
+    """
+    from bs4 import BeautifulSoup
+
+    try:
+        soup = BeautifulSoup(html, "lxml")
+    except Exception:  # noqa: BLE001 - lxml missing or choking: fall back to the stdlib parser
+        soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(_DROP_TAGS):
+        tag.decompose()
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    for tag in soup.find_all(["td", "th"]):
+        tag.insert_after(" ")
+    text = soup.get_text()
+    lines = [re.sub(r"[ \t\u00a0\u3000]+", " ", ln).strip() for ln in text.split("\n")]
+    return "\n".join(ln for ln in lines if ln)
+
+
+def _docx_text(path: Path) -> str:
+    import docx
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:  # noqa: BLE001 - python-docx raises several types for broken files
+        raise ParseError(f"{path} is not a readable .docx file ({exc}). Save it again as .docx or pass the text.") from exc
+    parts: list[str] = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts.append(" ".join(cell.text.strip() for cell in row.cells))
+    return "\n".join(parts)
+
+
+_PDF_LINE_END = re.compile(r"[。！？：；!?:;）)]$")
+_PDF_LINE_START = re.compile(r"^(?:[一二三四五六七八九十]{1,3}[、是]|（[一二三四五六七八九十\d]{1,3}）|\d{1,2}[.、]|[①-⑳]|联系|感谢|附件|抄送)")
+
+
+def _reflow(text: str) -> str:
+    """Join lines a PDF wrapped in mid-sentence."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        if out and len(out[-1]) >= 15 and not _PDF_LINE_END.search(out[-1]) and not _PDF_LINE_START.match(line):
+            out[-1] += line
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(str(path))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except Exception as exc:  # noqa: BLE001 - pypdf raises several types for broken files
+        raise ParseError(f"{path} is not a readable PDF ({exc}). Pass the reply's text instead.") from exc
+    return _reflow("\n".join(pages))
+
+
+def read_file(path: Path) -> str:
+    """The text of a .txt, .html/.htm, .docx or .pdf file.
+
+    Raises:
+        ParseError: missing file, unsupported suffix, or a file that is not what its suffix says.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ParseError(
+            f"cannot read {path.name!r}: unsupported file type {suffix or '(none)'!r}; "
+            f"supported: {', '.join(SUPPORTED_SUFFIXES)}. Convert the file or pass its text as a str."
+        )
+    if not path.is_file():
+        raise ParseError(f"file not found: {path}. Check the path, or pass the reply's text as a str.")
+    if suffix == ".docx":
+        return _docx_text(path)
+    if suffix == ".pdf":
+        return _pdf_text(path)
+    text = _decode(path.read_bytes(), str(path))
+    if suffix in (".html", ".htm"):
+        return html_to_text(text)
+    return text
+
+
+def read_source(source: object) -> tuple[str, str | None]:
+    """Text and source name of ``source``: a ``str`` (text, or the path of an existing supported file) or a Path.
+
+    Raises:
+        ParseError: empty/whitespace-only text, binary text, an unsupported type or file.
+    """
+    if isinstance(source, Path):
+        return read_file(source), str(source)
+    if isinstance(source, (bytes, bytearray)):
+        raise ParseError(
+            "expected text (str) or a file path, found bytes. Decode it first: parse_reply(data.decode('utf-8'))."
+        )
+    if not isinstance(source, str):
+        raise ParseError(
+            f"expected text (str) or a file path (pathlib.Path), found {type(source).__name__}. "
+            "Pass the reply's text or the path of a .txt/.html/.docx/.pdf file."
+        )
+    if "\n" not in source and len(source) < 1024 and source.lower().endswith(SUPPORTED_SUFFIXES):
+        try:
+            path = Path(source)
+            if path.is_file():
+                return read_file(path), source
+        except OSError:
+            pass
+    if "\x00" in source:
+        raise ParseError("the text contains NUL characters: binary data, not a reply. Pass the decoded text.")
+    if source.lstrip()[:200].lower().startswith(("<!doctype html", "<html")):
+        return html_to_text(source), None
+    return source, None

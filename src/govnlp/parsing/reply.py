@@ -1,0 +1,263 @@
+"""``parse_reply``: a reply's text or file -> :class:`govnlp.documents.ReplyDocument`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from govnlp.documents import Figure, Measure, Paragraph, Problem, ReplyDocument, Section, content_id
+from govnlp.errors import ParseError
+from govnlp.parsing import header as H
+from govnlp.parsing.figures import find_figures
+from govnlp.parsing.normalise import clean_text, matching_form
+from govnlp.parsing.reader import read_source
+from govnlp.parsing.structure import (
+    _L1_RE,
+    _L2_RE,
+    Block,
+    Para,
+    assign_roles,
+    cn_to_int,
+    find_measures,
+    measure_title,
+    problem_text,
+    split_paragraphs,
+)
+
+__all__ = ["parse_reply"]
+
+logger = logging.getLogger(__name__)
+
+_HEADING_MAX = 60
+_HEAD_END_RE = re.compile(r"[。！？；]")
+
+
+def _heading_of(rest_norm: str) -> int:
+    """Length of the heading part of a heading paragraph's remainder."""
+    if len(rest_norm) <= _HEADING_MAX:
+        return len(rest_norm.rstrip("。：；！"))
+    m = _HEAD_END_RE.search(rest_norm, 0, _HEADING_MAX)
+    if m:
+        return m.start()
+    comma = rest_norm.find("，", 4, 40)
+    return comma if comma > 0 else 40
+
+
+def parse_reply(source: str | Path) -> ReplyDocument:
+    """Parse a government reply (答复) into a :class:`~govnlp.documents.ReplyDocument`.
+
+    Args:
+        source: the reply's text, or the path (``str`` or :class:`pathlib.Path`) of a ``.txt``, ``.html``/
+            ``.htm``, ``.docx`` or ``.pdf`` file. A ``str`` that names an existing file with one of those
+            suffixes is read as that file; any other ``str`` is the text itself.
+
+    Returns:
+        The document: header fields (normalised: simplified characters, full-width punctuation, 〔〕), the
+        structure (sections, problems, measures, figures, paragraphs with roles) and ``text``, the cleaned
+        original text (web debris removed, characters kept as written). Every field is ``None``/empty when
+        not found; any text yields a document.
+
+    Raises:
+        ParseError: empty or whitespace-only text, bytes or another non-text object, binary data, a missing
+            file, or an unsupported file type.
+
+    Example:
+        >>> doc = parse_reply("王某代表：\\n您提出的《关于加快老旧小区改造的建议》收悉，现答复如下：\\n一是加快改造。")
+        >>> doc.kind, doc.addressee, doc.proposal_title, [m.title for m in doc.measures]
+        ('建议答复', '王某代表', '关于加快老旧小区改造的建议', ['加快改造'])
+    """
+    raw, source_name = read_source(source)
+    if not raw or not raw.strip():
+        where = f" ({source_name})" if source_name else ""
+        raise ParseError(f"empty input{where}: expected the text of a reply, found only whitespace or nothing.")
+    return _parse_text(raw, source_name)
+
+
+def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
+    ct = clean_text(raw)
+    text = ct.text
+    norm = matching_form(text)
+    doc_id = content_id(text, prefix="doc-")
+    paras = [Para(s, e) for s, e in split_paragraphs(norm)]
+    sal, body_start, close_start = assign_roles(norm, paras)
+    ntexts = [norm[p.start : p.end] for p in paras]
+
+    # ---------------------------------------------------------------- header fields
+    salutation = None
+    header_lines: list[str]
+    if sal >= 0 and paras[sal].role == "opening" and not re.search(r"收悉|如下", ntexts[sal][:8]):
+        salutation = ntexts[sal]
+        header_lines = ntexts[:sal]
+    else:
+        header_lines = ntexts[: max(0, body_start - 1)] if body_start > 1 else ntexts[:body_start]
+        if sal >= 0:
+            header_lines = ntexts[:sal]
+    opening_lines = ntexts[:body_start]
+    closing_lines = ntexts[close_start:]
+    meta = {matching_form(k): matching_form(v) for k, v in ct.meta.items()}
+    meta_lines = [f"{k}：{v}" for k, v in meta.items()]
+    head = "\n".join(opening_lines)
+    title = H.find_title(header_lines) or H.find_title([meta.get("信息名称", ""), meta.get("标题", "")])
+    if title is None and not header_lines and body_start == 0 and ntexts:
+        title = H.find_title(ntexts[:1])
+    kind = H.find_kind(title, salutation, "\n".join(opening_lines[-3:]) if opening_lines else (ntexts[0][:200] if ntexts else ""))
+    assembly_src = "\n".join([title or "", head])
+    assembly = H.find_assembly(assembly_src)
+    session = H.find_session(assembly_src)
+    proposal_number = H.find_proposal_number(title, head)
+    proposal_title = H.find_proposal_title(head, meta)
+    if proposal_title is None and title and re.match(r"^关于.{2,}(?:建议|提案|议案)$", title):
+        proposal_title = title
+    addressee = H.find_addressee(salutation)
+    lead, co = H.find_agencies(head)
+    replying_agency = H.find_replying_agency(closing_lines, title, meta)
+    docnum_texts = [meta.get(k, "") for k in ("文号", "发文字号", "字号")] + header_lines + closing_lines
+    document_number = H.find_document_number([t for t in docnum_texts if t])
+    date = H.find_date(closing_lines, meta, header_lines)
+    handling_class = H.find_handling_class([*header_lines, *meta_lines, *closing_lines, *(title and [title] or [])])
+    contact_lines = [ntexts[i] for i, p in enumerate(paras) if p.role == "contact"]
+    contact = H.find_contact(contact_lines) if contact_lines else None
+
+    # ---------------------------------------------------------------- structure
+    sections: list[Section] = []
+    problems: list[Problem] = []
+    blocks: list[Block] = []
+    cur_sec: str | None = None
+    cur_prob: str | None = None
+    expected_l1 = 1
+    sec_heading = ""
+    sec_paras: list[int] = []
+
+    def close_section() -> None:
+        if cur_sec is not None:
+            body = "\n".join(text[paras[j].start : paras[j].end] for j in sec_paras)
+            sections.append(Section(number=cur_sec, heading=sec_heading, text=body))
+
+    block = Block(None, None, [])
+    for i in range(body_start, close_start):
+        p = paras[i]
+        if p.role != "body":
+            continue
+        t = ntexts[i]
+        m1 = _L1_RE.match(t)
+        if m1 and cn_to_int(m1.group(1)) in (expected_l1, 1 if expected_l1 > 1 and False else -1):
+            close_section()
+            if block.paras:
+                blocks.append(block)
+            cur_sec = m1.group(1)
+            expected_l1 = (cn_to_int(cur_sec) or 0) + 1
+            rest_start = p.start + m1.start(2)
+            hl = _heading_of(m1.group(2))
+            sec_heading = text[rest_start : rest_start + hl].strip()
+            sec_paras = []
+            p.role, p.heading_level = "section_heading", 1
+            ptext = problem_text(m1.group(2)[:hl])
+            cur_prob = ptext
+            if ptext:
+                problems.append(Problem(id=content_id(doc_id, cur_sec, ptext, prefix="pb-"), section=cur_sec, number=cur_sec, text=ptext))
+            p.section, p.problem = cur_sec, cur_prob
+            block = Block(cur_sec, cur_prob, [])
+            if len(m1.group(2)) > _HEADING_MAX:
+                block.paras.append(i)  # heading and body in one paragraph
+                sec_paras.append(i)
+            continue
+        m2 = _L2_RE.match(t)
+        if m2:
+            hl = _heading_of(m2.group(2))
+            ptext = problem_text(m2.group(2)[:hl])
+            if ptext:
+                if block.paras:
+                    blocks.append(block)
+                cur_prob = ptext
+                problems.append(
+                    Problem(id=content_id(doc_id, cur_sec or "", m2.group(1), ptext, prefix="pb-"), section=cur_sec, number=m2.group(1), text=ptext)
+                )
+                p.role, p.heading_level = "problem", 2
+                p.section, p.problem = cur_sec, cur_prob
+                block = Block(cur_sec, cur_prob, [])
+                sec_paras.append(i)
+                if len(m2.group(2)) > _HEADING_MAX:
+                    block.paras.append(i)
+                continue
+            if len(t) <= _HEADING_MAX and not _HEAD_END_RE.search(t[:-1]):
+                p.role = "section_heading"
+                p.heading_level = 2
+        p.section, p.problem = cur_sec, cur_prob
+        block.paras.append(i)
+        sec_paras.append(i)
+    close_section()
+    if block.paras:
+        blocks.append(block)
+
+    # ---------------------------------------------------------------- figures and measures
+    all_figs: list[tuple[int, Figure]] = []
+    for i in range(body_start, close_start):
+        p = paras[i]
+        if p.role in ("body", "problem", "section_heading"):
+            all_figs.extend(find_figures(ntexts[i], text[p.start : p.end], p.start))
+    measures: list[Measure] = []
+    for blk in blocks:
+        for ms in find_measures(norm, paras, blk):
+            mtext = _join(text, paras, ms.paras, ms.start, ms.end)
+            mnorm = _join(norm, paras, ms.paras, ms.start, ms.end)
+            tnorm = measure_title(mnorm, ms.ordinal)
+            k = mnorm.find(tnorm) if tnorm else -1
+            mtitle = mtext[k : k + len(tnorm)] if k >= 0 else tnorm
+            figs = tuple(f for pos, f in all_figs if ms.start <= pos < ms.end)
+            mid = content_id(doc_id, str(len(measures)), mtext, prefix="m-")
+            measures.append(
+                Measure(id=mid, section=ms.section, problem=ms.problem, ordinal=text[ms.start : ms.start + len(ms.ordinal)], title=mtitle, text=mtext, figures=figs)
+            )
+            for j in ms.paras:
+                paras[j].measure_ids.append(mid)
+
+    paragraphs = tuple(
+        Paragraph(
+            id=content_id(doc_id, str(i), text[p.start : p.end], prefix="p-"),
+            index=i,
+            role=p.role,
+            section=p.section,
+            problem=p.problem,
+            text=text[p.start : p.end],
+            measures=tuple(p.measure_ids),
+        )
+        for i, p in enumerate(paras)
+    )
+    meta_out: dict[str, object] = {"page": dict(ct.meta)} if ct.meta else {}
+    if ct.dropped:
+        meta_out["dropped_lines"] = ct.dropped
+    return ReplyDocument(
+        id=doc_id,
+        title=title,
+        kind=kind,
+        assembly=assembly,
+        session=session,
+        proposal_number=proposal_number,
+        proposal_title=proposal_title,
+        addressee=addressee,
+        lead_agency=lead,
+        co_agencies=co,
+        replying_agency=replying_agency,
+        document_number=document_number,
+        date=date,
+        handling_class=handling_class,
+        contact=contact,
+        sections=tuple(sections),
+        problems=tuple(problems),
+        measures=tuple(measures),
+        figures=tuple(f for _, f in all_figs),
+        paragraphs=paragraphs,
+        text=text,
+        source=source_name,
+        meta=meta_out,
+    )
+
+
+def _join(text: str, paras: list[Para], idx: list[int], start: int, end: int) -> str:
+    parts = []
+    for j in idx:
+        s, e = max(paras[j].start, start), min(paras[j].end, end)
+        if e > s:
+            parts.append(text[s:e].strip())
+    return "\n".join(x for x in parts if x)

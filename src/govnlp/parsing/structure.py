@@ -1,0 +1,412 @@
+"""The body of a reply: paragraphs, their roles, sections 一、, problems （一）, and measures 一是/1./（1）/①.
+
+Everything here works on *spans* of the cleaned text: patterns run on the matching form (same length), the
+returned texts are cut from the original.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = [
+    "CN_NUM",
+    "Block",
+    "MeasureSpan",
+    "Para",
+    "assign_roles",
+    "cn_to_int",
+    "find_measures",
+    "problem_text",
+    "split_paragraphs",
+]
+
+CN_NUM = "一二三四五六七八九十"
+_CN_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")}
+_CN_DIGIT["〇"] = 0
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+
+
+def cn_to_int(s: str) -> int | None:
+    """``"十二"`` -> 12, ``"3"`` -> 3, ``"③"`` -> 3; None when not a number.
+
+    Example:
+        >>> cn_to_int("二十一")
+        21
+    """
+    if not s:
+        return None
+    if s.isdigit():
+        return int(s)
+    if len(s) == 1 and s in _CIRCLED:
+        return _CIRCLED.index(s) + 1
+    total, cur = 0, 0
+    for ch in s:
+        if ch in _CN_DIGIT:
+            cur = _CN_DIGIT[ch]
+        elif ch == "十":
+            total += (cur or 1) * 10
+            cur = 0
+        elif ch == "百":
+            total += (cur or 1) * 100
+            cur = 0
+        else:
+            return None
+    return total + cur
+
+
+# ---------------------------------------------------------------- paragraph splitting
+
+_ENUM_START = (
+    rf"(?:[{CN_NUM}]{{1,3}}[、，.]|（[{CN_NUM}]{{1,3}}）|[{CN_NUM}]{{1,3}}是|\d{{1,2}}[.、](?!\d)|（\d{{1,2}}）|[{_CIRCLED}])"
+)
+_CLOSING_START = r"(?:联\s*系\s*人|联系电话|联系方式|联系单位|感谢|衷心感谢|再次感谢|谢谢|最后|此复|特此|抄\s*送|抄\s*报|附件|（此件|（此文件)"
+# whitespace inside a line that separates two paragraphs
+_WS_SPLIT_RE = re.compile(
+    rf"(?<=[。！？；：!?])\s+|\s+(?={_ENUM_START})|\s+(?={_CLOSING_START})|\s+(?=(?:19|20)\d{{2}}年\d{{1,2}}月\d{{1,2}}日)"
+)
+# cut points without whitespace
+_INLINE_SPLIT_RE = re.compile(
+    rf"(?<=如下：)(?=\S)|(?<=(?:您好|你好)[！：，!])(?=\S)"
+    rf"|(?<=[。：！；])(?=[{CN_NUM}]{{1,3}}、)"
+    rf"|(?<=[。！])(?=(?:感谢您|感谢你|谢谢|衷心感谢|再次感谢|此复|特此函复|特此答复|特此回复)\S)"
+    rf"|(?<=[。！）\S])(?=(?:19|20)\d{{2}}年\d{{1,2}}月\d{{1,2}}日\s*$)"
+)
+_HEADING_START_RE = re.compile(rf"^(?:[{CN_NUM}]{{1,3}}、|（[{CN_NUM}]{{1,3}}）)")
+_HEAD_SENT_END_RE = re.compile(r"[。！？：]")
+
+
+@dataclass
+class Para:
+    """A paragraph span with its analysis (internal; becomes :class:`govnlp.documents.Paragraph`)."""
+
+    start: int
+    end: int
+    role: str = "body"
+    section: str | None = None
+    problem: str | None = None
+    heading_level: int = 0  # 1: 一、 section heading, 2: （一） heading
+    measure_ids: list[str] = field(default_factory=list)
+
+
+def _split_line(norm: str, start: int, end: int) -> list[tuple[int, int]]:
+    seg = norm[start:end]
+    cuts = {0, len(seg)}
+    for m in _WS_SPLIT_RE.finditer(seg):
+        # never split inside 《…》 or “…”
+        head = seg[: m.start()]
+        if head.count("《") > head.count("》") or head.count("“") > head.count("”"):
+            continue
+        cuts.add(m.start())
+        cuts.add(m.end())
+    for m in _INLINE_SPLIT_RE.finditer(seg):
+        cuts.add(m.start())
+    # a heading followed by its body after a space: "一、完善机制，增强合力 优化法治化…"
+    for m in re.finditer(r"\s+", seg):
+        prev_cut = max(c for c in cuts if c <= m.start())
+        piece = seg[prev_cut : m.start()]
+        if _HEADING_START_RE.match(piece) and len(piece) <= 45 and not _HEAD_SENT_END_RE.search(piece[:-1]):
+            cuts.add(m.start())
+            cuts.add(m.end())
+    ordered = sorted(cuts)
+    spans = []
+    for a, b in zip(ordered, ordered[1:]):
+        s, e = start + a, start + b
+        while s < e and norm[s].isspace():
+            s += 1
+        while e > s and norm[e - 1].isspace():
+            e -= 1
+        if e > s:
+            spans.append((s, e))
+    # a long heading paragraph: "一、关于幼儿园的问题。经核实…" -> heading + body
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        piece = norm[s:e]
+        if _HEADING_START_RE.match(piece) and len(piece) > 50:
+            m = _HEAD_SENT_END_RE.search(piece, 0, 50)
+            if m and m.end() < len(piece) and piece[m.end() :].strip():
+                cut = s + m.end()
+                out.append((s, cut))
+                rest = cut
+                while rest < e and norm[rest].isspace():
+                    rest += 1
+                out.append((rest, e))
+                continue
+        out.append((s, e))
+    return out
+
+
+def split_paragraphs(norm: str) -> list[tuple[int, int]]:
+    """Split the matching-form text into paragraph spans ``(start, end)``.
+
+    Lines are paragraphs; a line is cut further where a scraped page ran paragraphs together: at
+    whitespace after a sentence end, before an enumerator (一、 （一） 一是 1. （1） ①) or a closing
+    formula (感谢…, 联系人), after 答复如下：, after a salutation 您好！, and before a trailing date.
+    """
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in norm.split("\n"):
+        end = pos + len(line)
+        if line.strip():
+            spans.extend(_split_line(norm, pos, end))
+        pos = end + 1
+    return spans
+
+
+# ---------------------------------------------------------------- roles
+
+_SALUTATION_RE = re.compile(
+    r"^(?:尊敬的)?[^。！？，]{1,60}?(?:委员|代表|同志|先生|女士|网友|会|党|组|团|室|局|委|办|公司|[”\"]|们|等)?\s*(?:您好|你好)?[：！!，]\s*(?:您好|你好)?[！!：，]?$"
+    r"|^(?:尊敬的)?\S{0,40}?(?:您好|你好)[！!：，。]?"
+)
+_SALUTATION_STRONG_RE = re.compile(r"(?:委员|代表|同志|先生|女士|网友|您好|你好|会|党派|团)\s*[：！，]?$|^尊敬的|您好|你好")
+_ACK_RE = re.compile(
+    r"收悉|如下[：:]|现(?:就|将|把)?.{0,16}(?:答复|回复|函复|复函|说明|报告)|首先.{0,8}感谢|已转.{0,6}(?:我|本)"
+)
+_NOT_SALUTATION_RE = re.compile(r"^(?:日期|时间|来源|标题|题目|事由|案由|主办|协办|会办|承办|代表姓名|新编号|编号|办理|领衔|附件|联系|类别|签发|领导署名)")
+_CLOSING_RE = re.compile(
+    r"^(?:最后|再次|衷心|非常|诚挚|真诚)?[，,]?\s*(?:再次|衷心|真诚)?(?:感谢|谢谢|欢迎)"
+    r"|^(?:此复|特此|专此)|^(?:抄\s*送|抄\s*报|送|抄\s*发)[：:]|^附件|^（此件|^（此文件|^（本件"
+    r"|(?:继续|一如既往|多提|今后).{0,20}(?:关心|关注|支持|监督|意见|建议)[！!。]?$"
+    r"|^(?:领导署名|签发人|签发|审核|核稿人|经办人)[：:]|^公开(?:属性|方式|类型)|^(?:主动公开|依申请公开|不予公开)"
+)
+_CONTACT_RE = re.compile(r"联\s*系\s*人|联系电话|联系方式|联系单位|联系地址|邮政编码|邮\s*编[：:]|电\s*话[：:]")
+DATE_ONLY_RE = re.compile(
+    r"^[（(]?(?:(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[一二三四五六七八九〇零]{4}年[一二三四五六七八九十]{1,3}月[一二三四五六七八九十]{1,3}日"
+    r"|(?:19|20)\d{2}[-./]\d{1,2}[-./]\d{1,2})[）)]?$"
+)
+_AGENCY_SUFFIX = r"(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|处|所|站|馆|会|署|司|社|室|街道|办事处|乡|镇|集团|协会|团)"
+SIGNATURE_RE = re.compile(
+    rf"^([\u4e00-\u9fff（）]{{2,40}}?{_AGENCY_SUFFIX}(?:（[\u4e00-\u9fff]{{2,20}}）)?)(?:（(?:盖章|印章|章)）)?\s*"
+    rf"(?=$|(?:19|20)\d{{2}}\s*年|[一二三四五六七八九〇零]{{4}}年|(?:19|20)\d{{2}}[-./])"
+)
+
+
+def _is_closing(text: str) -> bool:
+    if DATE_ONLY_RE.match(text):
+        return True
+    if len(text) <= 120 and _CLOSING_RE.search(text):
+        return True
+    if len(text) <= 60 and SIGNATURE_RE.match(text) and "：" not in text:
+        return True
+    if len(text) <= 30 and re.match(r"^[（(]?(?:此件|此文件|本件)?(?:公开发布|主动公开|不予公开|依申请公开)", text):
+        return True
+    return False
+
+
+def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int]:
+    """Give each paragraph its role; return (first opening index, first body index, first closing index).
+
+    Header lines before the salutation and the salutation/acknowledgement are ``opening``; the tail of thanks,
+    signature, date, 抄送 is ``closing``; contact lines are ``contact``; the rest is ``body`` (headings are
+    refined by :func:`find_structure`).
+    """
+    n = len(paras)
+    texts = [norm[p.start : p.end] for p in paras]
+    # salutation / acknowledgement in the first part of the document
+    limit = max(6, min(n, 25))
+    sal = -1
+    for i in range(min(n, limit)):
+        t = texts[i]
+        if len(t) <= 70 and _SALUTATION_RE.match(t) and not _NOT_SALUTATION_RE.match(t) and _SALUTATION_STRONG_RE.search(t):
+            sal = i
+            break
+    ack = -1
+    for i in range(sal + 1 if sal >= 0 else 0, min(n, (sal + 4) if sal >= 0 else limit)):
+        if _ACK_RE.search(texts[i]) and not _HEADING_START_RE.match(texts[i]):
+            ack = i
+            break
+        if sal >= 0 and i > sal + 1:
+            break
+    if sal >= 0 and 0 <= ack and ack < sal:
+        ack = -1
+    if sal >= 0 or ack >= 0:
+        body_start = max(sal, ack) + 1
+        # the salutation may carry the acknowledgement inline ("网友您好！留言已收悉，现回复如下：")
+    else:
+        # no salutation: leading short header-like lines (title, 文号) are opening
+        body_start = 0
+        while body_start < min(n, 4):
+            t = texts[body_start]
+            if len(t) <= 80 and "。" not in t and not _HEADING_START_RE.match(t) and not re.match(rf"^[{CN_NUM}]是", t):
+                body_start += 1
+            else:
+                break
+        if body_start == n:
+            body_start = min(1, n)
+    # closing zone from the end
+    close_start = n
+    i = n - 1
+    while i >= body_start:
+        t = texts[i]
+        if _CONTACT_RE.search(t) and len(t) <= 150:
+            paras[i].role = "contact"
+        elif _is_closing(t):
+            paras[i].role = "closing"
+        else:
+            break
+        close_start = i
+        i -= 1
+    for j in range(min(body_start, n)):
+        paras[j].role = "contact" if _CONTACT_RE.search(texts[j]) and j > sal >= 0 else "opening"
+    for j in range(body_start, close_start):
+        t = texts[j]
+        if _CONTACT_RE.match(t) and len(t) <= 100:
+            paras[j].role = "contact"
+        else:
+            paras[j].role = "body"
+    return (sal if sal >= 0 else (ack if ack >= 0 else -1)), body_start, close_start
+
+
+# ---------------------------------------------------------------- sections and problems
+
+_L1_RE = re.compile(rf"^([{CN_NUM}]{{1,3}})[、，.]\s*(.*)$", re.S)
+_L2_RE = re.compile(rf"^（([{CN_NUM}]{{1,3}})）\s*(.*)$", re.S)
+_PROBLEM_RES = (
+    re.compile(r"针对.{0,12}?[“\"‘]([^”\"’]{2,60})[”\"’].{0,8}?(?:的)?(?:问题|建议|情况|方面)?"),
+    re.compile(r"关于.{0,12}?[“\"‘]([^”\"’]{2,60})[”\"’].{0,6}?(?:的)?(?:问题|建议|情况)"),
+    re.compile(r"(?:针对|关于)(?:代表|委员|您|你)?(?:提出|反映|所提|提到)?的?(.{2,50}?)(?:的)?问题"),
+    re.compile(r"^(.{2,50}?)(?:的)?问题$"),
+)
+_GENERIC_PROBLEM = re.compile(r"^(?:建议中反映|建议|提案|议案|代表|委员|您|你|所提|提出|反映|关于|相关|有关|以上|上述|几个|存在)+(?:的|中)?$")
+
+
+def problem_text(heading: str) -> str | None:
+    """The problem a heading restates, or None: ``针对"小微企业难以承受跨部门联合监管"的问题`` -> the quoted part.
+
+    Example:
+        >>> problem_text("针对“企业信用监管缺少柔性化”的问题")
+        '企业信用监管缺少柔性化'
+    """
+    h = heading.strip().rstrip("。：；！")
+    if len(h) > 70:
+        return None
+    for i, rx in enumerate(_PROBLEM_RES):
+        m = rx.search(h)
+        if m:
+            text = m.group(1).strip(" “”\"‘’")
+            if i >= 2 and (_GENERIC_PROBLEM.match(text) or len(text) < 2):
+                continue
+            return text
+    return None
+
+
+# ---------------------------------------------------------------- measures
+
+_MEASURE_RES = {
+    "shi": re.compile(rf"(?:^|(?<=[。；：！？，\s]))([{CN_NUM}]{{1,3}})是"),
+    "paren_cn": re.compile(rf"^（([{CN_NUM}]{{1,3}})）"),
+    "dot": re.compile(r"(?:^|(?<=[。；：！？\s]))(\d{1,2})[.、](?![\d%])"),
+    "paren_num": re.compile(r"(?:^|(?<=[。；：！？，\s]))（(\d{1,2})）"),
+    "circle": re.compile(rf"(?:^|(?<=[。；：！？，\s]))([{_CIRCLED}])"),
+    "di": re.compile(rf"(?:^|(?<=[。；：！？\s]))(第[{CN_NUM}]{{1,3}})[，、：]"),
+    "cn_dun": re.compile(rf"^([{CN_NUM}]{{1,3}})[、]"),
+}
+_MIN_LEN = {"shi": 1, "paren_cn": 1, "dot": 2, "paren_num": 2, "circle": 2, "di": 2, "cn_dun": 2}
+
+
+@dataclass
+class Block:
+    """A run of body paragraphs under one heading (section and/or problem)."""
+
+    section: str | None
+    problem: str | None
+    paras: list[int]
+
+
+@dataclass
+class MeasureSpan:
+    """A measure found in a block: span, ordinal as written, and where it sits."""
+
+    start: int
+    end: int
+    ordinal: str
+    section: str | None
+    problem: str | None
+    paras: list[int]
+
+
+def _marker_value(style: str, token: str) -> int | None:
+    if style == "di":
+        return cn_to_int(token[1:])
+    return cn_to_int(token)
+
+
+def find_measures(norm: str, paras: list[Para], block: Block) -> list[MeasureSpan]:
+    """Find the measures of one block: the outermost enumeration style that forms a 1, 2, 3… sequence."""
+    found: dict[str, list[tuple[int, int, str, int, bool]]] = {}
+    for pi in block.paras:
+        p = paras[pi]
+        text = norm[p.start : p.end]
+        for style, rx in _MEASURE_RES.items():
+            if style in ("paren_cn", "cn_dun"):
+                m = rx.match(text)
+                ms = [m] if m else []
+            else:
+                ms = list(rx.finditer(text))
+            for m in ms:
+                value = _marker_value(style, m.group(1))
+                if value is None:
+                    continue
+                ordinal_end = m.end()
+                found.setdefault(style, []).append((p.start + m.start(), pi, text[m.start() : ordinal_end], value, m.start() == 0))
+    best: list[tuple[int, int, str, int, bool]] = []
+    best_pos = None
+    for style, items in found.items():
+        seq: list[tuple[int, int, str, int, bool]] = []
+        expected = 1
+        for it in sorted(items):
+            if it[3] == expected:
+                seq.append(it)
+                expected += 1
+            elif it[3] == 1 and seq:
+                seq.append(it)
+                expected = 2
+        if len(seq) < _MIN_LEN[style]:
+            continue
+        pos = seq[0][0]
+        if best_pos is None or pos < best_pos:
+            best, best_pos = seq, pos
+    if not best:
+        return []
+    block_end_para = block.paras[-1]
+    out: list[MeasureSpan] = []
+    for k, (pos, pi, ordinal, _value, at_start) in enumerate(best):
+        if k + 1 < len(best):
+            nxt_pos, nxt_pi = best[k + 1][0], best[k + 1][1]
+            if not at_start and nxt_pi != pi:
+                end = paras[pi].end
+            else:
+                end = nxt_pos
+            last_pi = nxt_pi if end == nxt_pos else pi
+        else:
+            if at_start:
+                end = paras[block_end_para].end
+                last_pi = block_end_para
+            else:
+                end = paras[pi].end
+                last_pi = pi
+        while end > pos and norm[end - 1] in " \n；，":
+            end -= 1
+        covered = [j for j in block.paras if pi <= j <= last_pi and paras[j].start < end]
+        out.append(MeasureSpan(pos, end, ordinal.rstrip("，、：. "), block.section, block.problem, covered))
+    return out
+
+
+_TITLE_END_RE = re.compile(r"[。；！？：]")
+
+
+def measure_title(text: str, ordinal: str) -> str:
+    """The lead clause of a measure: after the ordinal, up to the first sentence end (about 60 chars at most).
+
+    Example:
+        >>> measure_title("一是高标准统筹执法检查计划。制定《年度计划》", "一是")
+        '高标准统筹执法检查计划'
+    """
+    body = text[len(ordinal) :].lstrip("，、：.． ") if text.startswith(ordinal) else text
+    m = _TITLE_END_RE.search(body)
+    title = body[: m.start()] if m else body
+    if len(title) > 60:
+        comma = title.find("，", 4)
+        title = title[:comma] if 0 < comma <= 60 else title[:60]
+    return title.strip()
