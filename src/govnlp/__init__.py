@@ -23,6 +23,8 @@ _EXPORTS: dict[str, str] = {
     "parse_reply": "govnlp.parsing",
     "parse_proposal": "govnlp.parsing",
     "load_embedder": "govnlp.embedders",
+    "Pipeline": "govnlp.pipeline",
+    "MatchResult": "govnlp.pipeline",
     "Embedder": "govnlp.embedders",
 }
 
@@ -47,3 +49,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from govnlp.embedders import load_embedder
     from govnlp.errors import GovnlpError, ParseError
     from govnlp.parsing import parse_proposal, parse_reply
+    from govnlp.pipeline import MatchResult, Pipeline

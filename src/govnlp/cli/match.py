@@ -1,0 +1,109 @@
+"""``govnlp match``: a new proposal's problems matched to similar past measures (the main job)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from typing import Any
+
+from govnlp.errors import ConfigError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "match",
+        help="match a new proposal or message to similar past measures",
+        description=(
+            "Parse a proposal/suggestion/message into its problems and suggestions, search each against an "
+            "index of past replies, and print the most similar past measures with their source and the "
+            "predicted categories. Without --index, a demo index over the sample replies shipped with "
+            "govnlp is built on first use (default offline model) and cached."
+        ),
+    )
+    p.add_argument("text", nargs="?", help="the proposal text; '-' or omitted with --file reads a file/stdin")
+    p.add_argument("--file", help="read the proposal from this file")
+    p.add_argument("--index", help="a saved pipeline or search index folder (default: the demo index)")
+    p.add_argument("--k", type=int, default=5, help="measures per problem (default 5)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    p.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                   help="metadata filter, repeatable: kind=提案答复, year>=2023, lead_agency=市住建局")
+    p.add_argument("--embedder", help="embedder spec for the demo index (default: the default model)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=run)
+
+
+def parse_filters(specs: list[str]) -> dict[str, Any]:
+    """``key=value`` (equality; ``a|b`` for membership), ``key>=v`` / ``key<=v`` (ranges; numbers as int)."""
+    out: dict[str, Any] = {}
+    for spec in specs:
+        for op, name in ((">=", "gte"), ("<=", "lte")):
+            if op in spec:
+                key, value = spec.split(op, 1)
+                out.setdefault(key.strip(), {})[name] = _scalar(value.strip())
+                break
+        else:
+            if "=" not in spec:
+                raise ConfigError(f"--filter expects KEY=VALUE, KEY>=VALUE or KEY<=VALUE, got {spec!r}")
+            key, value = spec.split("=", 1)
+            values = [_scalar(v) for v in value.split("|")]
+            out[key.strip()] = values if len(values) > 1 else values[0]
+    return out
+
+
+def _scalar(value: str) -> Any:
+    return int(value) if value.lstrip("-").isdigit() else value
+
+
+def _read_text(args: argparse.Namespace) -> str:
+    if args.file:
+        with open(args.file, encoding="utf-8") as fh:
+            return fh.read()
+    if args.text in (None, "-"):
+        if sys.stdin.isatty():
+            raise ConfigError('give the proposal text: govnlp match "建议…", --file FILE, or pipe it to stdin')
+        return sys.stdin.read()
+    return str(args.text)
+
+
+def run(args: argparse.Namespace) -> int:
+    from govnlp.pipeline import Pipeline, demo_pipeline
+
+    text = _read_text(args)
+    show = not args.quiet
+    pipe = Pipeline.load(args.index) if args.index else demo_pipeline(args.embedder, show_progress_bar=show)
+    result = pipe.match(text, k=args.k, mode=args.mode, filters=parse_filters(args.filter))
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print_result(result)
+    return 0
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_result(result: Any) -> None:
+    cats = "、".join(f"{c.label} {c.score:.2f}" for c in result.categories) or "—"
+    title = result.proposal.title or _short(result.proposal.text, 40)
+    print(f"提案：{title}")
+    print(f"类别：{cats}")
+    for i, item in enumerate(result.items, 1):
+        icats = "、".join(c.label for c in item.categories)
+        print()
+        print(f"[{i}] {item.query.text}" + (f"   〔{icats}〕" if icats else ""))
+        if not item.hits:
+            print("    (no similar past measures)")
+        for h in item.hits:
+            print(f"  {h.rank}. ({h.score:.3f}) {_short(h.text, 90)}")
+            source = " · ".join(
+                x for x in (h.reply_title, h.agency, h.date, h.section_heading and f"{h.section}、{h.section_heading}") if x
+            )
+            print(textwrap.indent(_short(f"来源：{source}", 110), "     "))
+            if h.problem and h.unit == "measure":
+                print(f"     针对：{_short(h.problem, 60)}")
+            if h.figures:
+                print("     数据：" + "；".join(_short(f.get("text", ""), 30) for f in h.figures[:4]))

@@ -1,0 +1,371 @@
+"""The main job end to end: past replies in, a new proposal's problems matched to past measures out.
+
+:class:`Pipeline` ties the pieces together: :func:`govnlp.parse_reply` for the replies,
+:class:`govnlp.SearchIndex` for the measures, :func:`govnlp.parse_proposal` for the new text, and a
+tagger (a trained :class:`govnlp.TextClassifier`, or zero-shot over a built-in taxonomy) for the categories.
+
+Example:
+    >>> pipe = Pipeline.build(["replies/2023_0087.txt", "replies/2024_14.docx"])   # doctest: +SKIP
+    >>> result = pipe.match("建议加强对老旧小区物业服务企业的监管", k=3)              # doctest: +SKIP
+    >>> result.items[0].hits[0].reply_title                                          # doctest: +SKIP
+    '临江市住房和城乡建设局关于市政协十三届二次会议第0087号提案的答复'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from govnlp._version import __version__
+from govnlp.documents import ProposalDocument, ProposalItem, ReplyDocument
+from govnlp.errors import ConfigError, FormatError, ParseError
+from govnlp.storage import atomic_folder, read_manifest, write_manifest
+
+__all__ = [
+    "DEFAULT_TAXONOMY",
+    "CategoryScore",
+    "ItemMatch",
+    "MatchResult",
+    "MeasureMatch",
+    "Pipeline",
+    "demo_pipeline",
+    "load_sources",
+    "sample_paths",
+]
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "govnlp.pipeline"
+FORMAT_VERSION = 1
+#: Built-in taxonomy used for zero-shot tagging when no trained classifier is given.
+DEFAULT_TAXONOMY = "cppcc"
+#: Record units a match may return: measures, and body paragraphs / whole replies that hold no measure.
+MATCH_UNITS = ("measure", "paragraph", "document")
+_READABLE = {".txt", ".html", ".htm", ".docx", ".pdf"}
+_SAMPLES = Path(__file__).parent / "data" / "samples"
+
+
+@dataclass(frozen=True)
+class CategoryScore:
+    """A predicted category and its probability."""
+
+    label: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "score": self.score}
+
+
+@dataclass(frozen=True)
+class MeasureMatch:
+    """A past measure (or reply paragraph) similar to a problem of the new proposal, with its source."""
+
+    id: str
+    rank: int
+    score: float
+    text: str
+    unit: str
+    reply_title: str | None
+    agency: str | None
+    date: str | None
+    section: str | None
+    section_heading: str | None
+    problem: str | None
+    figures: tuple[dict[str, Any], ...]
+
+    @classmethod
+    def from_hit(cls, hit: Any) -> MeasureMatch:
+        r = hit.record
+        return cls(
+            id=hit.id,
+            rank=hit.rank,
+            score=float(hit.score),
+            text=r.get("text", ""),
+            unit=r.get("unit") or "record",
+            reply_title=r.get("title"),
+            agency=r.get("replying_agency") or r.get("lead_agency"),
+            date=r.get("date"),
+            section=r.get("section"),
+            section_heading=r.get("section_heading"),
+            problem=r.get("problem"),
+            figures=tuple(r.get("figures") or ()),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "rank": self.rank,
+            "score": self.score,
+            "text": self.text,
+            "unit": self.unit,
+            "reply_title": self.reply_title,
+            "agency": self.agency,
+            "date": self.date,
+            "section": self.section,
+            "section_heading": self.section_heading,
+            "problem": self.problem,
+            "figures": [dict(f) for f in self.figures],
+        }
+
+
+@dataclass(frozen=True)
+class ItemMatch:
+    """One problem or suggestion of the proposal with its most similar past measures and its categories."""
+
+    query: ProposalItem
+    hits: tuple[MeasureMatch, ...]
+    categories: tuple[CategoryScore, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query.to_dict(),
+            "hits": [h.to_dict() for h in self.hits],
+            "categories": [c.to_dict() for c in self.categories],
+        }
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The result of :meth:`Pipeline.match`: the parsed proposal, its categories, and a match per item."""
+
+    proposal: ProposalDocument
+    categories: tuple[CategoryScore, ...]
+    items: tuple[ItemMatch, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "proposal": self.proposal.to_dict(),
+            "categories": [c.to_dict() for c in self.categories],
+            "items": [i.to_dict() for i in self.items],
+        }
+
+
+def sample_paths() -> list[Path]:
+    """The sample replies shipped with govnlp (the seed reply and nine written for the demo)."""
+    return sorted(_SAMPLES.glob("*.txt"))
+
+
+def load_sources(
+    sources: Iterable[ReplyDocument | str | os.PathLike[str]], *, show_progress_bar: bool | None = None
+) -> list[ReplyDocument]:
+    """Parse reply files (and folders of them, recursively) into documents; documents pass through.
+
+    Raises:
+        TypeError: ``sources`` is a bare str (wrap a single path in a list).
+        ParseError: a path that does not exist or has an unsupported suffix.
+    """
+    from govnlp.parsing import parse_reply
+    from govnlp.progress import progress
+
+    if isinstance(sources, (str, bytes, os.PathLike)):
+        raise TypeError("expected a list of paths or ReplyDocuments, got a single path; wrap it in a list")
+    items: list[ReplyDocument | Path] = []
+    for src in sources:
+        if isinstance(src, ReplyDocument):
+            items.append(src)
+            continue
+        path = Path(src)
+        if path.is_dir():
+            items.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in _READABLE))
+        elif path.is_file():
+            items.append(path)
+        else:
+            raise ParseError(f"{path} does not exist; expected a reply file ({', '.join(sorted(_READABLE))}) or a folder")
+    docs = []
+    for item in progress(items, desc="parsing replies", unit="doc", show_progress_bar=show_progress_bar):
+        docs.append(item if isinstance(item, ReplyDocument) else parse_reply(item))
+    return docs
+
+
+def _top(proba_row: Sequence[float], classes: Sequence[str], top: int) -> tuple[CategoryScore, ...]:
+    order = sorted(range(len(classes)), key=lambda j: -float(proba_row[j]))[:top]
+    return tuple(CategoryScore(str(classes[j]), round(float(proba_row[j]), 4)) for j in order)
+
+
+class Pipeline:
+    """A search index over past replies plus a tagger; :meth:`match` does the main job.
+
+    Args:
+        index: a built :class:`govnlp.SearchIndex`.
+        classifier: a fitted tagger with ``predict_proba`` and ``classes_`` (a
+            :class:`govnlp.TextClassifier`, or a ``ZeroShotClassifier``), or None for no categories.
+    """
+
+    def __init__(self, index: Any, classifier: Any | None = None) -> None:
+        self.index = index
+        self.classifier = classifier
+
+    @classmethod
+    def build(
+        cls,
+        sources: Iterable[ReplyDocument | str | os.PathLike[str]],
+        *,
+        embedder: Any = None,
+        classifier: Any = "zero-shot",
+        show_progress_bar: bool | None = None,
+        **index_options: Any,
+    ) -> Pipeline:
+        """Parse ``sources`` (files, folders, ReplyDocuments), index them, and set up the tagger.
+
+        Args:
+            sources: reply files (.txt/.html/.docx/.pdf), folders of them, or parsed documents.
+            embedder: an Embedder or a spec for :func:`govnlp.load_embedder` (None = the default model).
+            classifier: ``"zero-shot"`` (built-in CPPCC taxonomy, same embedder), a fitted
+                TextClassifier, a path to a saved one, or None.
+            show_progress_bar: progress bars for parsing and encoding.
+            **index_options: passed to :class:`govnlp.SearchIndex` (``fusion``, ``tokenizer``…).
+        """
+        from govnlp.search import SearchIndex
+
+        docs = load_sources(sources, show_progress_bar=show_progress_bar)
+        if not docs:
+            raise ConfigError("no replies to index: the sources held no .txt/.html/.docx/.pdf files")
+        index = SearchIndex.build(docs, embedder=embedder, show_progress_bar=show_progress_bar, **index_options)
+        return cls(index, _resolve_classifier(classifier, index.embedder))
+
+    def match(
+        self,
+        proposal: str | ProposalDocument,
+        *,
+        k: int = 5,
+        mode: str = "hybrid",
+        filters: Mapping[str, Any] | None = None,
+        top_categories: int = 3,
+    ) -> MatchResult:
+        """Match each problem / suggestion of a new proposal to the most similar past measures.
+
+        Args:
+            proposal: the proposal or message text, or a parsed ``ProposalDocument``.
+            k: measures per problem.
+            mode: ``"hybrid"``, ``"dense"`` or ``"lexical"``.
+            filters: extra metadata filters (``{"year": {"gte": 2023}}``); by default problems restated in
+                replies are left out, measures and body paragraphs are searched.
+            top_categories: how many categories to report per item and for the whole proposal.
+        """
+        from govnlp.parsing import parse_proposal
+
+        doc = proposal if isinstance(proposal, ProposalDocument) else parse_proposal(proposal)
+        items = doc.queries()
+        if not items:
+            raise ParseError("the proposal has no text to match; pass the proposal's text")
+        flt: dict[str, Any] = {"unit": list(MATCH_UNITS)}
+        flt.update(filters or {})
+        hit_lists = self.index.search_batch([it.text for it in items], k=k, mode=mode, filters=flt)
+        item_cats: list[tuple[CategoryScore, ...]] = [() for _ in items]
+        doc_cats: tuple[CategoryScore, ...] = ()
+        if self.classifier is not None:
+            whole = doc.text or " ".join(it.text for it in items)
+            proba = self.classifier.predict_proba([*(it.text for it in items), whole])
+            classes = [str(c) for c in self.classifier.classes_]
+            item_cats = [_top(proba[i], classes, top_categories) for i in range(len(items))]
+            doc_cats = _top(proba[-1], classes, top_categories)
+        return MatchResult(
+            proposal=doc,
+            categories=doc_cats,
+            items=tuple(
+                ItemMatch(query=it, hits=tuple(MeasureMatch.from_hit(h) for h in hits), categories=cats)
+                for it, hits, cats in zip(items, hit_lists, item_cats)
+            ),
+        )
+
+    # -- persistence ----------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save as a folder: ``manifest.json``, ``index/`` and, for a trained classifier, ``classifier/``."""
+        from govnlp.classify.zeroshot import ZeroShotClassifier
+
+        tagger: dict[str, Any] | None = None
+        with atomic_folder(path) as tmp:
+            self.index.save(tmp / "index")
+            if isinstance(self.classifier, ZeroShotClassifier):
+                tax = self.classifier.taxonomy_
+                tagger = {"type": "zero-shot", "taxonomy": tax.to_dict()}
+            elif self.classifier is not None:
+                self.classifier.save(tmp / "classifier")
+                tagger = {"type": "classifier"}
+            write_manifest(tmp, FORMAT, FORMAT_VERSION, tagger=tagger, records=len(self.index))
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], embedder: Any = None) -> Pipeline:
+        """Load a saved pipeline (or a bare saved SearchIndex folder, with zero-shot tagging)."""
+        from govnlp.classify.taxonomy import Taxonomy
+        from govnlp.search import SearchIndex
+        from govnlp.storage import MANIFEST
+
+        path = Path(path)
+        if (path / MANIFEST).is_file() and (path / "index").is_dir():
+            manifest = read_manifest(path, FORMAT, FORMAT_VERSION)
+            index = SearchIndex.load(path / "index", embedder=embedder)
+            tagger = manifest.get("tagger") or {}
+            if tagger.get("type") == "zero-shot":
+                classifier: Any = _resolve_classifier(Taxonomy.from_dict(tagger["taxonomy"]), index.embedder)
+            elif tagger.get("type") == "classifier":
+                from govnlp.classify import TextClassifier
+
+                classifier = TextClassifier.load(path / "classifier")
+            else:
+                classifier = None
+            return cls(index, classifier)
+        try:
+            index = SearchIndex.load(path, embedder=embedder)
+        except FormatError as exc:
+            raise FormatError(f"{path} is neither a saved govnlp pipeline nor a search index: {exc}") from exc
+        return cls(index, _resolve_classifier("zero-shot", index.embedder))
+
+    def __repr__(self) -> str:
+        return f"Pipeline(index={self.index!r}, classifier={type(self.classifier).__name__})"
+
+
+def _resolve_classifier(classifier: Any, embedder: Any) -> Any:
+    """Turn the ``classifier`` argument of :meth:`Pipeline.build` into a fitted tagger (or None)."""
+    if classifier is None:
+        return None
+    from govnlp.classify.taxonomy import Taxonomy
+    from govnlp.classify.zeroshot import ZeroShotClassifier
+
+    if isinstance(classifier, str) and classifier == "zero-shot":
+        classifier = Taxonomy.load(DEFAULT_TAXONOMY)
+    if isinstance(classifier, Taxonomy):
+        return ZeroShotClassifier(classifier, embedder=embedder, level=None).fit()
+    if isinstance(classifier, (str, os.PathLike)):
+        from govnlp.classify import TextClassifier
+
+        return TextClassifier.load(classifier)
+    if not hasattr(classifier, "predict_proba") or not hasattr(classifier, "classes_"):
+        raise ConfigError(
+            f"classifier must be 'zero-shot', a Taxonomy, a fitted TextClassifier or a path to one; "
+            f"got {type(classifier).__name__}"
+        )
+    return classifier
+
+
+def demo_pipeline(
+    embedder: Any = None, *, cache: str | os.PathLike[str] | None = None, show_progress_bar: bool | None = None
+) -> Pipeline:
+    """The demo pipeline over the sample replies shipped with govnlp, built on first use and cached.
+
+    The cache key covers the govnlp version, the sample files and the embedder's fingerprint, so a new
+    model or new samples build a new demo index.
+    """
+    from govnlp.embedders import load_embedder
+    from govnlp.embedders.filehash import cache_dir
+
+    emb = load_embedder(embedder) if not hasattr(embedder, "encode") else embedder
+    h = hashlib.sha256(f"{__version__}\x1f{emb.fingerprint()}".encode())
+    for p in sample_paths():
+        h.update(p.name.encode() + b"\x1f" + p.read_bytes())
+    folder = Path(cache) if cache is not None else cache_dir() / "demo" / h.hexdigest()[:16]
+    if (folder / "manifest.json").is_file():
+        try:
+            return Pipeline.load(folder, embedder=emb)
+        except FormatError as exc:
+            logger.warning("rebuilding the demo index at %s: %s", folder, exc)
+    logger.info("building the demo index over %d sample replies (once) into %s", len(sample_paths()), folder)
+    pipe = Pipeline.build(sample_paths(), embedder=emb, show_progress_bar=show_progress_bar)
+    pipe.save(folder)
+    return pipe
