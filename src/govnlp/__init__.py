@@ -26,6 +26,8 @@ _EXPORTS: dict[str, str] = {
     "Pipeline": "govnlp.pipeline",
     "MatchResult": "govnlp.pipeline",
     "Embedder": "govnlp.embedders",
+    "SearchIndex": "govnlp.search",
+    "Hit": "govnlp.search",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

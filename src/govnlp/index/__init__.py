@@ -1,0 +1,69 @@
+"""Vector indexes behind :class:`govnlp.search.SearchIndex`: a protocol, a numpy reference, faiss.
+
+``make_index(dim, index_type, n)`` picks the backend: ``"exact"`` (faiss flat), ``"hnsw"``, ``"numpy"``,
+or ``"auto"`` (exact below :data:`AUTO_HNSW_THRESHOLD` vectors, HNSW from there; the threshold comes
+from ``benchmarks/search_speed.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from govnlp.errors import ConfigError, FormatError
+from govnlp.index.base import VectorIndex
+from govnlp.index.faiss_index import FaissIndex
+from govnlp.index.numpy_index import NumpyIndex
+
+__all__ = [
+    "AUTO_HNSW_THRESHOLD",
+    "INDEX_TYPES",
+    "FaissIndex",
+    "NumpyIndex",
+    "VectorIndex",
+    "load_index",
+    "make_index",
+]
+
+#: With ``index_type="auto"`` an index built over at least this many vectors is HNSW, else exact.
+AUTO_HNSW_THRESHOLD = 200_000
+
+INDEX_TYPES = ("auto", "exact", "hnsw", "numpy")
+
+
+def resolve_index_type(index_type: str, n: int) -> str:
+    """The concrete type (``exact``, ``hnsw`` or ``numpy``) for ``index_type`` and ``n`` vectors."""
+    if index_type not in INDEX_TYPES:
+        raise ConfigError(f"index_type must be one of {INDEX_TYPES}, got {index_type!r}")
+    if index_type == "auto":
+        return "hnsw" if n >= AUTO_HNSW_THRESHOLD else "exact"
+    return index_type
+
+
+def make_index(dim: int, index_type: str = "auto", n: int = 0, **params: Any) -> VectorIndex:
+    """A new empty vector index of ``dim`` for ``n`` expected vectors."""
+    concrete = resolve_index_type(index_type, n)
+    if concrete == "numpy":
+        return NumpyIndex(dim)
+    return FaissIndex(dim, index_type="flat" if concrete == "exact" else "hnsw", **params)
+
+
+def index_params(index: VectorIndex) -> dict[str, Any]:
+    """The manifest entry that lets :func:`load_index` rebuild ``index``."""
+    if isinstance(index, FaissIndex):
+        return {"backend": "faiss", **index.params()}
+    if isinstance(index, NumpyIndex):
+        return {"backend": "numpy"}
+    return {"backend": type(index).__name__}
+
+
+def load_index(folder: Path, dim: int, params: dict[str, Any]) -> VectorIndex:
+    """Read the vector index a save wrote into ``folder``."""
+    backend = params.get("backend")
+    if backend == "faiss":
+        return FaissIndex.load(folder, dim, params)
+    if backend == "numpy":
+        return NumpyIndex.load(folder, dim)
+    raise FormatError(
+        f"unknown vector index backend {backend!r} in the manifest; expected 'faiss' or 'numpy'"
+    )

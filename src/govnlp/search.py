@@ -1,0 +1,738 @@
+"""Search past replies: dense (faiss) + lexical (BM25) retrieval, fused, with metadata filters.
+
+:class:`SearchIndex` indexes the measures, problems and body paragraphs of parsed replies (or any dict
+records), keeps each record's metadata, and answers ``search(query, k=, mode=, filters=)`` with
+:class:`Hit` objects. Filters are applied **before** ranking: the matching records are found first and
+only they are searched, so a filtered dense or hybrid query returns ``k`` hits whenever ``k`` records
+match.
+
+Example:
+    >>> from govnlp import SearchIndex, parse_reply
+    >>> index = SearchIndex.build([parse_reply(path) for path in paths], embedder="hash")
+    >>> hits = index.search("建议加强对老旧小区物业服务企业的监管", k=5,
+    ...                     filters={"kind": ["提案答复", "建议答复"], "year": {"gte": 2020}})
+    >>> hits[0].record["lead_agency"], hits[0].record["text"]
+    >>> index.save("replies.index"); index = SearchIndex.load("replies.index")
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from govnlp.documents import ReplyDocument
+from govnlp.embedders.base import Embedder, check_fingerprint
+from govnlp.errors import ConfigError, FormatError
+from govnlp.index import (
+    AUTO_HNSW_THRESHOLD,
+    VectorIndex,
+    index_params,
+    load_index,
+    make_index,
+    resolve_index_type,
+)
+from govnlp.index.filters import compile_filters
+from govnlp.index.records import DOCUMENT_FIELDS, build_records
+from govnlp.lexical import DEFAULT_B, DEFAULT_K1, BM25Index
+
+__all__ = [
+    "CANDIDATE_DEPTH_FACTOR",
+    "DEFAULT_CLEAN",
+    "DEFAULT_FUSION",
+    "DEFAULT_INDEX_TYPE",
+    "DEFAULT_MODE",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MODES",
+    "Hit",
+    "SearchIndex",
+    "fuse_runs",
+    "fusion_config",
+]
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "govnlp.search_index"
+FORMAT_VERSION = 1
+
+MODES = ("hybrid", "dense", "lexical")
+#: The default search mode.
+DEFAULT_MODE = "hybrid"
+#: Whether the embedded/tokenised text is cleaned by ``govnlp.cleaning.clean_for_index``.
+DEFAULT_CLEAN = True
+#: ``"auto"``: exact faiss below ``AUTO_HNSW_THRESHOLD`` vectors, HNSW above.
+DEFAULT_INDEX_TYPE = "auto"
+#: Hybrid search fuses the top ``max(k * CANDIDATE_DEPTH_FACTOR, fusion["depth"])`` of each list.
+CANDIDATE_DEPTH_FACTOR = 10
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result.
+
+    ``score`` is what the hits are ranked by (the fused score in hybrid mode, the cosine similarity in
+    dense mode, the BM25 score in lexical mode); ``dense_score`` / ``lexical_score`` are the components,
+    None when not computed. ``rank`` starts at 1.
+    """
+
+    id: str
+    score: float
+    rank: int
+    record: dict[str, Any] = field(hash=False)
+    dense_score: float | None = None
+    lexical_score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "score": self.score,
+            "rank": self.rank,
+            "dense_score": self.dense_score,
+            "lexical_score": self.lexical_score,
+            "record": dict(self.record),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Hit:
+        return cls(
+            id=str(d["id"]),
+            score=float(d["score"]),
+            rank=int(d["rank"]),
+            record=dict(d.get("record") or {}),
+            dense_score=d.get("dense_score"),
+            lexical_score=d.get("lexical_score"),
+        )
+
+
+# -- fusion: govnlp.fusion (the measured methods) when present, else a plain fallback ------------------
+#: Fusion config used when none is given; None = ``govnlp.fusion.DEFAULT_FUSION`` (set by the
+#: retrieval-quality benchmark). Keys: ``method`` (``"rrf"`` | ``"score"``), ``k``, ``alpha`` (dense
+#: weight), ``norm``, ``depth`` (candidates per list).
+DEFAULT_FUSION: dict[str, Any] | None = None
+_FALLBACK_FUSION: dict[str, Any] = {"method": "rrf", "k": 60.0, "alpha": 0.5, "norm": "minmax", "depth": 100}
+
+
+def _fusion_module() -> Any:
+    if importlib.util.find_spec("govnlp.fusion") is None:
+        return None
+    return importlib.import_module("govnlp.fusion")
+
+
+def fusion_config(fusion: Any = None) -> dict[str, Any]:
+    """The full fusion config (a JSON-safe dict) for ``fusion``: None, a method name, a dict or a FusionConfig."""
+    mod = _fusion_module()
+    if fusion is None:
+        fusion = DEFAULT_FUSION
+    if fusion is None:
+        base = mod.DEFAULT_FUSION.to_dict() if mod is not None else dict(_FALLBACK_FUSION)
+        return dict(base)
+    if isinstance(fusion, str):
+        fusion = {"method": fusion}
+    if hasattr(fusion, "to_dict"):
+        fusion = fusion.to_dict()
+    if not isinstance(fusion, Mapping):
+        raise ConfigError(
+            f"fusion must be None, a method name, a dict or a FusionConfig, got {type(fusion).__name__}"
+        )
+    if mod is not None:
+        return dict(mod.FusionConfig.from_dict({**mod.DEFAULT_FUSION.to_dict(), **fusion}).to_dict())
+    cfg = {**_FALLBACK_FUSION, **fusion}
+    if set(cfg) - set(_FALLBACK_FUSION) or cfg["method"] not in ("rrf", "score"):
+        raise ConfigError(
+            f"bad fusion config {dict(fusion)!r}; keys {sorted(_FALLBACK_FUSION)}, method 'rrf' or 'score'"
+        )
+    return cfg
+
+
+def fuse_runs(
+    dense: Mapping[str, float], lexical: Mapping[str, float], config: Mapping[str, Any]
+) -> list[tuple[str, float]]:
+    """Fuse two ``{id: score}`` runs as ``config`` says; ``[(id, fused)]`` best first."""
+    mod = _fusion_module()
+    if mod is not None:
+        return list(mod.fuse(dense, lexical, mod.FusionConfig.from_dict(dict(config))))
+    alpha = float(config["alpha"])
+    fused: dict[str, float] = {}
+    if config["method"] == "rrf":
+        for run, w in ((dense, 2 * alpha), (lexical, 2 * (1 - alpha))):
+            ranked = sorted(run.items(), key=lambda kv: (-kv[1], kv[0]))
+            for r, (rid, _) in enumerate(ranked, 1):
+                fused[rid] = fused.get(rid, 0.0) + w / (float(config["k"]) + r)
+    else:
+        for run, w in ((dense, alpha), (lexical, 1 - alpha)):
+            if not run:
+                continue
+            lo, hi = min(run.values()), max(run.values())
+            for rid in set(dense) | set(lexical):
+                s = run.get(rid, lo)
+                fused[rid] = fused.get(rid, 0.0) + w * ((s - lo) / (hi - lo) if hi > lo else 1.0)
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _cleaner() -> tuple[str, Callable[[str], str]]:
+    """The cleaning hook: ``govnlp.cleaning.clean_for_index`` when that module exists, else identity."""
+    if importlib.util.find_spec("govnlp.cleaning") is not None:
+        fn = getattr(importlib.import_module("govnlp.cleaning"), "clean_for_index", None)
+        if callable(fn):
+            return "govnlp.cleaning.clean_for_index", fn
+    return "identity", lambda text: text
+
+
+def _resolve_embedder(spec: Embedder | str | None) -> Embedder:
+    if isinstance(spec, Embedder) and not isinstance(spec, str):
+        return spec
+    from govnlp.embedders import load_embedder
+
+    return load_embedder(spec)
+
+
+class SearchIndex:
+    """Hybrid dense + BM25 search over reply units with metadata filters.
+
+    Args:
+        embedder: an Embedder, a spec for :func:`govnlp.load_embedder`, or None (the default model).
+            Resolved on first use, so a lexical-only search of a loaded index never loads a model.
+        index_type: ``"auto"`` (exact faiss below ``AUTO_HNSW_THRESHOLD`` vectors, HNSW from there),
+            ``"exact"``, ``"hnsw"``, or ``"numpy"`` (brute force, no faiss).
+        tokenizer: lexical tokenizer name (``bigram``, ``jieba``; None = ``lexical.DEFAULT_TOKENIZER``).
+        fusion: hybrid fusion: None (:data:`DEFAULT_FUSION`, else ``govnlp.fusion.DEFAULT_FUSION``), a
+            method name (``"rrf"``, ``"score"``), a dict of ``FusionConfig`` fields, or a ``FusionConfig``.
+        clean: embed and tokenise ``clean_for_index(text)`` instead of the raw text (the record keeps both).
+        bm25_k1, bm25_b: BM25 parameters.
+        batch_size: encoding batch size.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder | str | None = None,
+        *,
+        index_type: str = DEFAULT_INDEX_TYPE,
+        tokenizer: str | None = None,
+        fusion: Any = None,
+        clean: bool = DEFAULT_CLEAN,
+        bm25_k1: float = DEFAULT_K1,
+        bm25_b: float = DEFAULT_B,
+        batch_size: int = 32,
+    ) -> None:
+        resolve_index_type(index_type, 0)  # validates
+        self.index_type = index_type
+        self.fusion = fusion_config(fusion)
+        self.clean = bool(clean)
+        self.batch_size = int(batch_size)
+        self._embedder_spec: str | None = (
+            None if embedder is None or not isinstance(embedder, str) else embedder
+        )
+        self._embedder: Embedder | None = (
+            embedder if isinstance(embedder, Embedder) and not isinstance(embedder, str) else None
+        )
+        self._reloadable = (
+            embedder is None or isinstance(embedder, str) or getattr(embedder, "spec", None) is not None
+        )
+        if self._embedder is not None and getattr(self._embedder, "spec", None) is not None:
+            self._embedder_spec = str(self._embedder.spec)  # type: ignore[attr-defined]
+        self._expected: dict[str, Any] | None = None  # embedder recorded by a loaded index
+        self._lexical = BM25Index(tokenizer, k1=bm25_k1, b=bm25_b)
+        self._vectors: VectorIndex | None = None
+        self._records: dict[str, dict[str, Any]] = {}
+        self._label: dict[str, int] = {}
+        self._id: dict[int, str] = {}
+        self._next_label = 0
+        self._fields: set[str] = set(DOCUMENT_FIELDS) | {"id"}
+        self._cleaner_name = _cleaner()[0] if self.clean else "none"
+
+    # -- construction ---------------------------------------------------------------------------------
+    @classmethod
+    def build(
+        cls,
+        items: Iterable[ReplyDocument | dict[str, Any]],
+        *,
+        embedder: Embedder | str | None = None,
+        text_field: str = "text",
+        id_field: str = "id",
+        show_progress_bar: bool | None = None,
+        **options: Any,
+    ) -> SearchIndex:
+        """Index ``items`` (ReplyDocuments and/or dict records); ``options`` go to the constructor."""
+        index = cls(embedder, **options)
+        index.add(items, text_field=text_field, id_field=id_field, show_progress_bar=show_progress_bar)
+        return index
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder (loaded on first use; checked against the recorded fingerprint of a loaded index)."""
+        if self._embedder is None:
+            emb = _resolve_embedder(self._embedder_spec)
+            self._check_embedder(emb)
+            self._embedder = emb
+        return self._embedder
+
+    def _check_embedder(self, emb: Embedder) -> None:
+        if self._expected is not None:
+            check_fingerprint(
+                self._expected["name"], self._expected["fingerprint"], emb, what="this search index"
+            )
+
+    # -- records --------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __contains__(self, rid: object) -> bool:
+        return rid in self._records
+
+    def ids(self) -> list[str]:
+        """The record ids in insertion order."""
+        return list(self._records)
+
+    def get(self, rid: str) -> dict[str, Any]:
+        """A copy of the record ``rid``. Raises KeyError naming the id."""
+        if rid not in self._records:
+            raise KeyError(f"no record with id {rid!r} in this index")
+        return dict(self._records[rid])
+
+    @property
+    def fields(self) -> list[str]:
+        """The record fields that filters may name."""
+        return sorted(self._fields)
+
+    def add(
+        self,
+        items: Iterable[ReplyDocument | dict[str, Any]],
+        *,
+        text_field: str = "text",
+        id_field: str = "id",
+        show_progress_bar: bool | None = None,
+    ) -> list[str]:
+        """Index new items; return the ids of the records added.
+
+        Raises:
+            ConfigError: a record id is already in the index or repeats among the items (use
+                :meth:`upsert` to replace records); nothing is added then.
+        """
+        records = build_records(items, text_field=text_field, id_field=id_field)
+        seen: set[str] = set()
+        dup = []
+        for r in records:
+            if r["id"] in self._records or r["id"] in seen:
+                dup.append(r["id"])
+            seen.add(r["id"])
+        if dup:
+            raise ConfigError(
+                f"{len(dup)} record id(s) already in the index or repeated: {dup[:10]}; use upsert() to "
+                "replace records, or give the records distinct ids (id_field=)."
+            )
+        self._add_records(records, show_progress_bar)
+        return [r["id"] for r in records]
+
+    def _add_records(self, records: list[dict[str, Any]], show_progress_bar: bool | None) -> None:
+        if not records:
+            return
+        cleaner_name, cleaner = _cleaner() if self.clean else ("none", None)
+        for r in records:
+            cleaned = cleaner(r["text"]) if cleaner is not None else r["text"]
+            r["index_text"] = cleaned if cleaned.strip() else r["text"]
+        emb = self.embedder
+        vecs = emb.encode(
+            [r["index_text"] for r in records],
+            kind="passage",
+            batch_size=self.batch_size,
+            show_progress_bar=show_progress_bar,
+        )
+        vecs = np.ascontiguousarray(vecs, dtype=np.float32)
+        if vecs.shape != (len(records), emb.dim):
+            raise ConfigError(
+                f"embedder {emb.name!r} returned shape {vecs.shape}, expected {(len(records), emb.dim)}"
+            )
+        labels = np.arange(self._next_label, self._next_label + len(records), dtype=np.int64)
+        if self._vectors is None:
+            self._vectors = make_index(emb.dim, self.index_type, len(records))
+        self._vectors.add(vecs, labels)
+        self._lexical.add([r["index_text"] for r in records], labels)
+        for r, lab in zip(records, labels.tolist(), strict=True):
+            self._records[r["id"]] = r
+            self._label[r["id"]] = lab
+            self._id[lab] = r["id"]
+            self._fields.update(k for k in r if k not in ("text", "index_text"))
+        self._next_label += len(records)
+        self._cleaner_name = cleaner_name
+        self._maybe_switch_to_hnsw()
+
+    def _maybe_switch_to_hnsw(self) -> None:
+        """With ``index_type="auto"``, move an exact index that has grown past the threshold to HNSW."""
+        vec = self._vectors
+        if self.index_type != "auto" or vec is None or len(vec) < AUTO_HNSW_THRESHOLD:
+            return
+        if index_params(vec).get("index_type") == "hnsw":
+            return
+        labels = vec.labels()
+        new = make_index(vec.dim, "hnsw")
+        new.add(vec.reconstruct(labels), labels)
+        self._vectors = new
+        logger.info("index grew to %d vectors: switched from exact to HNSW search", len(labels))
+
+    def delete(self, ids: Iterable[str], *, missing: str = "raise") -> int:
+        """Remove records by id; return how many were removed.
+
+        Args:
+            missing: ``"raise"`` (default): an unknown id raises ConfigError listing them and nothing is
+                removed; ``"ignore"``: unknown ids are skipped.
+        """
+        if isinstance(ids, str):
+            raise TypeError("delete() expects a list of ids, got a single str; wrap it: delete([id])")
+        if missing not in ("raise", "ignore"):
+            raise ConfigError(f"missing must be 'raise' or 'ignore', got {missing!r}")
+        ids = list(dict.fromkeys(ids))
+        unknown = [i for i in ids if i not in self._records]
+        if unknown and missing == "raise":
+            raise ConfigError(
+                f"{len(unknown)} id(s) not in the index: {unknown[:10]}; nothing was deleted. "
+                "Pass missing='ignore' to skip unknown ids."
+            )
+        known = [i for i in ids if i in self._records]
+        if not known:
+            return 0
+        labels = np.array([self._label[i] for i in known], dtype=np.int64)
+        assert self._vectors is not None
+        self._vectors.remove(labels)
+        self._lexical.remove(labels)
+        for i in known:
+            del self._records[i]
+            del self._id[self._label.pop(i)]
+        return len(known)
+
+    def upsert(
+        self,
+        items: Iterable[ReplyDocument | dict[str, Any]],
+        *,
+        text_field: str = "text",
+        id_field: str = "id",
+        show_progress_bar: bool | None = None,
+    ) -> list[str]:
+        """Add items, replacing records with the same id; return the ids written.
+
+        A ReplyDocument replaces *all* records of the same ``doc_id`` (so measures dropped from a
+        re-parsed reply disappear too).
+        """
+        items = list(items)
+        records = build_records(items, text_field=text_field, id_field=id_field)
+        last = {r["id"]: r for r in records}  # the last of repeated ids wins
+        records = list(last.values())
+        doc_ids = {d.id for d in items if isinstance(d, ReplyDocument)}
+        stale = [
+            rid
+            for rid, r in self._records.items()
+            if rid in last or (doc_ids and r.get("doc_id") in doc_ids and r.get("unit"))
+        ]
+        self.delete(stale, missing="ignore")
+        self._add_records(records, show_progress_bar)
+        return [r["id"] for r in records]
+
+    # -- search ---------------------------------------------------------------------------------------
+    def _subset(self, filters: Mapping[str, Any] | None) -> np.ndarray | None:
+        pred = compile_filters(filters, self._fields)
+        if pred is None:
+            return None
+        return np.array([self._label[rid] for rid, r in self._records.items() if pred(r)], dtype=np.int64)
+
+    def search(
+        self, query: str, *, k: int = 10, mode: str = DEFAULT_MODE, filters: Mapping[str, Any] | None = None
+    ) -> list[Hit]:
+        """The ``k`` best records for ``query``.
+
+        Args:
+            query: the query text (a proposal's problem, a message, …).
+            k: number of hits.
+            mode: ``"hybrid"`` (dense + BM25, fused), ``"dense"`` or ``"lexical"`` (BM25 only; returns only
+                records sharing a term with the query).
+            filters: metadata conditions applied before ranking (see :mod:`govnlp.index.filters`).
+
+        Example:
+            >>> index.search("建议加强对老旧小区物业服务企业的监管", k=5, filters={"year": {"gte": 2020}})
+        """
+        if not isinstance(query, str):
+            raise TypeError(
+                f"search() expects one query str, got {type(query).__name__}; use search_batch() for lists"
+            )
+        return self.search_batch([query], k=k, mode=mode, filters=filters)[0]
+
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        *,
+        k: int = 10,
+        mode: str = DEFAULT_MODE,
+        filters: Mapping[str, Any] | None = None,
+        show_progress_bar: bool | None = None,
+    ) -> list[list[Hit]]:
+        """:meth:`search` for many queries (encoded in one batch with ``kind="query"``)."""
+        if isinstance(queries, str):
+            raise TypeError("search_batch() expects a list of queries, got a single str; use search()")
+        queries = list(queries)
+        if mode not in MODES:
+            raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
+        if not isinstance(k, int) or k <= 0:
+            raise ConfigError(f"k must be a positive int, got {k!r}")
+        subset = self._subset(filters)
+        if not queries:
+            return []
+        if not self._records or (subset is not None and not len(subset)):
+            return [[] for _ in queries]
+        depth = k if mode != "hybrid" else max(k * CANDIDATE_DEPTH_FACTOR, int(self.fusion["depth"]))
+        qvecs = None
+        dense = lexical = None
+        if mode in ("dense", "hybrid"):
+            qvecs = np.ascontiguousarray(
+                self.embedder.encode(
+                    queries, kind="query", batch_size=self.batch_size, show_progress_bar=show_progress_bar
+                ),
+                dtype=np.float32,
+            )
+            assert self._vectors is not None
+            dense = self._vectors.search(qvecs, depth, subset=subset)
+        if mode in ("lexical", "hybrid"):
+            lexical = self._lexical.search(queries, depth, subset=subset)
+        out: list[list[Hit]] = []
+        for i in range(len(queries)):
+            if mode == "dense":
+                assert dense is not None
+                out.append(self._hits(dense[0][i], dense[1][i], k, "dense"))
+            elif mode == "lexical":
+                assert lexical is not None
+                out.append(self._hits(lexical[0][i], lexical[1][i], k, "lexical"))
+            else:
+                assert dense is not None and lexical is not None and qvecs is not None
+                out.append(
+                    self._fuse(
+                        queries[i], qvecs[i], dense[0][i], dense[1][i], lexical[0][i], lexical[1][i], k
+                    )
+                )
+        return out
+
+    def _hits(self, scores: np.ndarray, labels: np.ndarray, k: int, which: str) -> list[Hit]:
+        hits = []
+        for s, lab in zip(scores[:k].tolist(), labels[:k].tolist(), strict=True):
+            if lab < 0:
+                break
+            rid = self._id[lab]
+            hits.append(
+                Hit(
+                    id=rid,
+                    score=float(s),
+                    rank=len(hits) + 1,
+                    record=dict(self._records[rid]),
+                    dense_score=float(s) if which == "dense" else None,
+                    lexical_score=float(s) if which == "lexical" else None,
+                )
+            )
+        return hits
+
+    def _fuse(
+        self,
+        query: str,
+        qvec: np.ndarray,
+        ds: np.ndarray,
+        dl: np.ndarray,
+        ls: np.ndarray,
+        ll: np.ndarray,
+        k: int,
+    ) -> list[Hit]:
+        dense_run = {
+            self._id[lab]: float(s) for s, lab in zip(ds.tolist(), dl.tolist(), strict=True) if lab >= 0
+        }
+        lex_run = {
+            self._id[lab]: float(s) for s, lab in zip(ls.tolist(), ll.tolist(), strict=True) if lab >= 0
+        }
+        fused = dict(fuse_runs(dense_run, lex_run, self.fusion))
+        cands = list(fused)
+        labels = np.array([self._label[c] for c in cands], dtype=np.int64)
+        assert self._vectors is not None
+        dscore = self._vectors.reconstruct(labels) @ qvec if len(labels) else np.zeros(0, np.float32)
+        lscore = self._lexical.scores_for(query, labels)
+        order = sorted(range(len(cands)), key=lambda j: (-fused[cands[j]], -float(dscore[j]), cands[j]))[:k]
+        return [
+            Hit(
+                id=cands[j],
+                score=float(fused[cands[j]]),
+                rank=r,
+                record=dict(self._records[cands[j]]),
+                dense_score=float(dscore[j]),
+                lexical_score=float(lscore[j]),
+            )
+            for r, j in enumerate(order, 1)
+        ]
+
+    # -- persistence ----------------------------------------------------------------------------------
+    def _embedder_entry(self) -> dict[str, Any]:
+        if self._embedder is not None:
+            emb = self._embedder
+            entry = {"name": emb.name, "dim": int(emb.dim), "fingerprint": emb.fingerprint()}
+        elif self._expected is not None:
+            entry = {k: self._expected[k] for k in ("name", "dim", "fingerprint")}
+        else:  # never used: resolve it now so that the manifest names it
+            emb = self.embedder
+            entry = {"name": emb.name, "dim": int(emb.dim), "fingerprint": emb.fingerprint()}
+        return {**entry, "spec": self._embedder_spec, "reloadable": self._reloadable}
+
+    def save(self, path: str | Path) -> Path:
+        """Save into the folder ``path`` (replaced atomically: an interrupted save leaves the old one).
+
+        Layout: ``manifest.json``, ``vectors.faiss`` (or ``vectors.npy``), ``ids.json``,
+        ``records.jsonl``, ``lexical/`` (``tf.npz``, ``labels.npy``, ``bm25.json``).
+        """
+        from govnlp.storage import atomic_folder, write_jsonl, write_manifest
+
+        emb_entry = self._embedder_entry()
+        with atomic_folder(path) as tmp:
+            files: list[str] = []
+            if self._vectors is not None:
+                files += self._vectors.save(tmp)
+            self._lexical.save(tmp / "lexical")
+            ids = list(self._records)
+            import json
+
+            (tmp / "ids.json").write_text(
+                json.dumps({"ids": ids, "labels": [self._label[i] for i in ids]}, ensure_ascii=False),
+                encoding="utf-8",
+            )
+            write_jsonl(tmp / "records.jsonl", self._records.values())
+            write_manifest(
+                tmp,
+                FORMAT,
+                FORMAT_VERSION,
+                embedder=emb_entry,
+                counts={
+                    "records": len(self._records),
+                    "vectors": len(self._vectors) if self._vectors is not None else 0,
+                    "lexical": len(self._lexical),
+                },
+                index=index_params(self._vectors) if self._vectors is not None else None,
+                index_type=self.index_type,
+                fusion=self.fusion,
+                lexical={
+                    "tokenizer": self._lexical.tokenizer.name,
+                    "k1": self._lexical.k1,
+                    "b": self._lexical.b,
+                },
+                cleaning={"clean": self.clean, "cleaner": self._cleaner_name},
+                next_label=self._next_label,
+                batch_size=self.batch_size,
+                files=[*files, "ids.json", "records.jsonl", "lexical/"],
+            )
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path, embedder: Embedder | str | None = None) -> SearchIndex:
+        """Load a saved index, checking versions and counts.
+
+        Args:
+            embedder: None uses the embedder the manifest records (loaded on first dense search); one
+                given is checked against the recorded fingerprint at once.
+
+        Raises:
+            FormatError: not a saved search index, a newer format version, or inconsistent counts.
+            EmbedderMismatchError: ``embedder`` is not the one the index was built with (names both).
+        """
+        from govnlp.storage import read_jsonl, read_manifest
+
+        folder = Path(path)
+        m = read_manifest(folder, FORMAT, FORMAT_VERSION)
+        try:
+            emb_entry, counts = m["embedder"], m["counts"]
+            lex, fusion, cleaning = m["lexical"], m["fusion"], m["cleaning"]
+            n_rec = int(counts["records"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FormatError(f"{folder}/manifest.json lacks {exc}; save the index again.") from exc
+        emb_obj: Embedder | None = None
+        if embedder is not None:
+            emb_obj = _resolve_embedder(embedder)
+            check_fingerprint(
+                emb_entry["name"], emb_entry["fingerprint"], emb_obj, what=f"the search index {folder}"
+            )
+        elif not emb_entry.get("reloadable", True):
+            logger.warning(
+                "the index %s was built with an embedder object (%s) that cannot be reloaded by name; "
+                "pass embedder= to load() before a dense or hybrid search",
+                folder,
+                emb_entry["name"],
+            )
+        index = cls(
+            emb_obj if emb_obj is not None else emb_entry.get("spec"),
+            index_type=m.get("index_type", "auto"),
+            tokenizer=lex["tokenizer"],
+            fusion=fusion,
+            clean=bool(cleaning["clean"]),
+            bm25_k1=lex["k1"],
+            bm25_b=lex["b"],
+            batch_size=int(m.get("batch_size", 32)),
+        )
+        index._expected = emb_entry
+        index._reloadable = bool(emb_entry.get("reloadable", True))
+        index._cleaner_name = cleaning.get("cleaner", "none")
+        import json
+
+        try:
+            ids_doc = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+            ids, labels = list(ids_doc["ids"]), [int(x) for x in ids_doc["labels"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise FormatError(f"cannot read {folder}/ids.json ({exc}); save the index again.") from exc
+        try:
+            records = read_jsonl(folder / "records.jsonl")
+        except OSError as exc:
+            raise FormatError(f"cannot read {folder}/records.jsonl ({exc}); save the index again.") from exc
+        lexical = BM25Index.load(folder / "lexical", tokenizer=lex["tokenizer"])
+        vectors = load_index(folder, int(emb_entry["dim"]), m["index"]) if m.get("index") else None
+        found = {
+            "records": len(records),
+            "ids": len(ids),
+            "labels": len(labels),
+            "vectors": len(vectors) if vectors is not None else 0,
+            "lexical": len(lexical),
+        }
+        expected = {
+            "records": n_rec,
+            "ids": n_rec,
+            "labels": n_rec,
+            "vectors": counts["vectors"],
+            "lexical": counts["lexical"],
+        }
+        if found != expected or counts["vectors"] != n_rec or counts["lexical"] != n_rec:
+            raise FormatError(
+                f"{folder} is inconsistent: the manifest says {counts}, the files hold {found}. Save the index again."
+            )
+        if [r.get("id") for r in records] != ids:
+            raise FormatError(
+                f"{folder}: records.jsonl and ids.json list different ids; save the index again."
+            )
+        label_set = set(labels)
+        for name, held in (
+            ("vectors", vectors.labels() if vectors is not None else []),
+            ("lexical", lexical.labels()),
+        ):
+            if set(np.asarray(held).tolist()) != label_set:
+                raise FormatError(
+                    f"{folder}: the {name} index holds other labels than ids.json; save the index again."
+                )
+        index._vectors = vectors
+        index._lexical = lexical
+        index._records = {r["id"]: r for r in records}
+        index._label = dict(zip(ids, labels, strict=True))
+        index._id = dict(zip(labels, ids, strict=True))
+        index._next_label = int(m.get("next_label", max(labels, default=-1) + 1))
+        for r in records:
+            index._fields.update(k for k in r if k not in ("text", "index_text"))
+        return index
+
+    def __repr__(self) -> str:
+        vec = index_params(self._vectors)["index_type"] if self._vectors is not None else "empty"
+        name = (
+            self._embedder.name
+            if self._embedder is not None
+            else (self._expected or {}).get("name", self._embedder_spec)
+        )
+        return f"SearchIndex({len(self)} records, embedder={name!r}, vectors={vec}, fusion={self.fusion['method']!r})"
