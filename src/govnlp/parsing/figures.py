@@ -10,24 +10,96 @@ import re
 
 from govnlp.documents import Figure
 
-__all__ = ["find_figures", "FIGURE_RE"]
+__all__ = ["FIGURE_RE", "find_figures"]
 
 _UNITS = (
-    "个百分点", "百分点", "%", "‰", "倍",
-    "平方公里", "平方米", "立方米", "公里", "千米", "公顷", "米", "亩", "吨", "千瓦", "兆瓦",
-    "元", "万元", "亿元", "千元", "美元",
-    "户次", "人次", "场次", "家次", "车次", "架次", "批次", "余次",
-    "个月", "小时", "分钟", "工作日", "天", "周", "年",
-    "个", "项", "件", "次", "名", "人", "户", "家", "条", "期", "份", "座", "所", "辆", "台", "套", "处",
-    "间", "张", "本", "批", "篇", "场", "宗", "起", "床", "盏", "棵", "株", "只", "头", "位", "支", "块",
-    "类", "种", "轮", "册", "栋", "幢", "村", "镇", "校", "班",
+    "个百分点",
+    "百分点",
+    "%",
+    "‰",
+    "倍",
+    "平方公里",
+    "平方米",
+    "立方米",
+    "公里",
+    "千米",
+    "公顷",
+    "米",
+    "亩",
+    "吨",
+    "千瓦",
+    "兆瓦",
+    "元",
+    "万元",
+    "亿元",
+    "千元",
+    "美元",
+    "户次",
+    "人次",
+    "场次",
+    "家次",
+    "车次",
+    "架次",
+    "批次",
+    "余次",
+    "个月",
+    "小时",
+    "分钟",
+    "工作日",
+    "天",
+    "周",
+    "年",
+    "个",
+    "项",
+    "件",
+    "次",
+    "名",
+    "人",
+    "户",
+    "家",
+    "条",
+    "期",
+    "份",
+    "座",
+    "所",
+    "辆",
+    "台",
+    "套",
+    "处",
+    "间",
+    "张",
+    "本",
+    "批",
+    "篇",
+    "场",
+    "宗",
+    "起",
+    "床",
+    "盏",
+    "棵",
+    "株",
+    "只",
+    "头",
+    "位",
+    "支",
+    "块",
+    "类",
+    "种",
+    "轮",
+    "册",
+    "栋",
+    "幢",
+    "村",
+    "镇",
+    "校",
+    "班",
 )
 _UNIT_ALT = "|".join(sorted({re.escape(u) for u in _UNITS}, key=len, reverse=True))
 #: number (with thousands separators or decimals), optional 余/多, optional 万/亿, unit
 FIGURE_RE = re.compile(
     rf"(?<![\d.〔])(\d{{1,3}}(?:，\d{{3}})+(?!\d)|\d+(?:\.\d+)?)\s*(余|多)?\s*(万|亿|千|百)?\s*({_UNIT_ALT})?"
 )
-_CLAUSE_START = set("，。；：、！？,;:（）()《》“”\"\n ")
+_CLAUSE_START = set('，。；：、！？,;:（）()《》“”"\n ')
 _MAX_CONTEXT = 24
 
 
@@ -56,7 +128,7 @@ def find_figures(norm: str, orig: str, offset: int = 0) -> list[tuple[int, Figur
         start, end = m.start(1), m.end()
         before = norm[start - 1] if start > 0 else ""
         after = norm[end] if end < n else ""
-        if before == "第" or before.isalpha() and before.isascii():
+        if before == "第" or (before.isalpha() and before.isascii()):
             continue
         if unit == "年" and (len(number) == 4 or after in "月度底初末内前后以"):
             continue

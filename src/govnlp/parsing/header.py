@@ -36,6 +36,7 @@ _NUMS = f"{CN_NUM}百零〇\\d"
 _TITLE_WORD_RE = re.compile(
     r"答\s*复|复\s*函|回\s*复|办理意见|会办意见|协办意见|办理情况|办理结果|的函|建议办理单|提案办理单|办理单|办理报告|进展情况"
 )
+_TITLE_STRONG_RE = re.compile(r"答\s*复|复\s*函|的函|会办意见|协办意见|办理意见|回\s*复")
 _TITLE_BAD_RE = re.compile(r"[。！？]|收悉|如下：|^(?:关于)?(?:印发|转发)")
 
 
@@ -46,6 +47,15 @@ def find_title(lines: list[str]) -> str | None:
     (``…第6905号`` + ``建议的答复``). Without one, a header line naming the proposal (关于…的建议) is used.
     """
     cands: list[str] = []
+    for line in lines:
+        t = line.strip()
+        if (
+            len(t) <= 120
+            and not _TITLE_BAD_RE.search(t)
+            and _TITLE_STRONG_RE.search(t)
+            and re.search(r"关于|对|第.{1,8}号|会议|建议|提案|议案", t)
+        ):
+            return _tidy_title(t)
     for i, line in enumerate(lines):
         t = line.strip()
         if len(t) > 120 or _TITLE_BAD_RE.search(t):
@@ -70,36 +80,58 @@ def _tidy_title(t: str) -> str:
 
 # ---------------------------------------------------------------- kind
 
-_KIND_RULES = (
-    (re.compile(r"(?:会办|协办|会签|参阅)意见|办理进展|进展情况|情况报告"), "其他"),
+_OTHER_RE = re.compile(r"(?:会办|协办|会签|参阅)意见|办理进展|进展情况|情况报告")
+_TITLE_STRONG = (
     (re.compile(r"议案"), "议案答复"),
-    (re.compile(r"政协|提案|委员"), "提案答复"),
-    (re.compile(r"人大|代表|建议"), "建议答复"),
-    (re.compile(r"留言|网友|来信|信件|UU\d|市民|群众"), "留言答复"),
+    (re.compile(r"政协|提案"), "提案答复"),
+    (re.compile(r"人大"), "建议答复"),
+    (re.compile(r"留言|网友|来信|信件|UU\d"), "留言答复"),
+)
+_TITLE_WEAK = (
+    (re.compile(r"委员"), "提案答复"),
+    (re.compile(r"建议|代表"), "建议答复"),
 )
 _SAL_KIND = (
     (re.compile(r"委员|政协|民革|民盟|民建|民进|农工|致公|九三|台盟|工商联|界别|小组"), "提案答复"),
     (re.compile(r"代表"), "建议答复"),
     (re.compile(r"网友|UU\d|您好|你好|市民|同志|先生|女士"), "留言答复"),
 )
+_AGENCY_SAL_RE = re.compile(r"(?:局|委|厅|办|政府|办公室|中心|公司|街道|办事处)\s*[：:]?$")
+_PARTY_RE = re.compile(
+    r"政协|人大|工委|党|民革|民盟|民建|民进|农工|致公|九三|台盟|工商联|界别|小组|委员|代表"
+)
 
 
 def find_kind(title: str | None, salutation: str | None, opening: str) -> str:
-    """提案答复, 建议答复, 议案答复, 留言答复 or 其他, from the title, then the salutation, then the opening."""
+    """提案答复, 建议答复, 议案答复, 留言答复 or 其他.
+
+    Signals in order: a 会办/协办 opinion or a progress report (其他); a reply addressed to another agency
+    (其他); 议案/政协/提案/人大 in the title; the salutation (委员 -> 提案, 代表 -> 建议, 网友/您好 -> 留言);
+    建议/代表 in the title; the acknowledgement (议案, 提案, 建议, 留言/来信/反映).
+    """
+    if title and _OTHER_RE.search(title):
+        return "其他"
+    if salutation and _AGENCY_SAL_RE.search(salutation.strip()) and not _PARTY_RE.search(salutation):
+        return "其他"
     if title:
-        for rx, kind in _KIND_RULES:
+        for rx, kind in _TITLE_STRONG:
             if rx.search(title):
                 return kind
+    if opening and "议案" in opening and "建议" not in opening.replace("议案", ""):
+        return "议案答复"
     if salutation:
         for rx, kind in _SAL_KIND:
             if rx.search(salutation):
-                # "X代表：您好" is a deputy, not a citizen
+                return kind
+    if title:
+        for rx, kind in _TITLE_WEAK:
+            if rx.search(title):
                 return kind
     if opening:
-        for rx, kind in _KIND_RULES[1:]:
+        for rx, kind in (*_TITLE_STRONG, *_TITLE_WEAK):
             if rx.search(opening):
                 return kind
-        if re.search(r"反映|咨询|投诉", opening):
+        if re.search(r"反映|咨询|投诉|诉求", opening):
             return "留言答复"
     return "其他"
 
@@ -211,18 +243,25 @@ def find_document_number(texts: list[str]) -> str | None:
 
 # ---------------------------------------------------------------- proposal title, addressee, agencies
 
-_LABELED_TITLE_RE = re.compile(r"(?:题\s*目|标\s*题|事\s*由|案\s*由|提案名称|建议名称|建议题目|提案题目|内容)\s*[：:]\s*(\S.{2,80}?)\s*$", re.M)
+_LABELED_TITLE_RE = re.compile(
+    r"(?:题\s*目|标\s*题|事\s*由|案\s*由|提案名称|建议名称|建议题目|提案题目|内容)\s*[：:]\s*(\S.{2,80}?)\s*$",
+    re.M,
+)
 _BOOK_RE = re.compile(r"《([^《》]{3,100})》")
 _QUOTE_RE = re.compile(r"[“\"]((?:关于)?[^“”\"]{3,80}(?:建议|提案|议案|问题|意见))[”\"]")
-_BARE_RE = re.compile(r"(?:提出的|提交的|所提|领衔的|关于)(关于[^，。；《》“”]{3,80}?(?:的)?(?:建议|提案|议案))(?:已)?(?:收悉|，|。|交|由|转)")
-_NOT_PROPOSAL_TITLE = re.compile(r"(?:通知|方案|办法|规定|条例|法|意见|规划|计划|纲要|决定|细则|指南|标准|专报|报告|决议|公告|通报|函)$")
+_BARE_RE = re.compile(
+    r"(?:提出的|提交的|所提|领衔的|关于)(关于[^，。；《》“”]{3,80}?(?:的)?(?:建议|提案|议案))(?:已)?(?:收悉|，|。|交|由|转)"
+)
+_NOT_PROPOSAL_TITLE = re.compile(
+    r"(?:通知|方案|办法|规定|条例|法|意见|规划|计划|纲要|决定|细则|指南|标准|专报|报告|决议|公告|通报|函)$"
+)
 
 
 def find_proposal_title(head: str, meta: dict[str, str]) -> str | None:
     """The title of the proposal answered: a labelled field, a 《…》 or “…” near 提案/建议, or 提出的关于…的建议."""
     m = _LABELED_TITLE_RE.search(head)
     if m:
-        return m.group(1).strip("《》“”\" ")
+        return m.group(1).strip('《》“”" ')
     best: tuple[int, str] | None = None
     for m in _BOOK_RE.finditer(head):
         t = m.group(1).strip()
@@ -271,7 +310,9 @@ _LEAD_RES = (
 )
 _CO_RES = (
     re.compile(r"(?:会办|协办|配合|参办)(?:单位|部门)\s*[：:]\s*([^\s。；：]{2,120})"),
-    re.compile(r"(?:^|[，。；：\s])([^，。；：\s《》]{2,120}?)(?:负责)?(?:会办|协办|参办|配合办理)(?![意单部])"),
+    re.compile(
+        r"(?:^|[，。；：\s])([^，。；：\s《》]{2,120}?)(?:负责)?(?:会办|协办|参办|配合办理)(?![意单部])"
+    ),
 )
 _AGENCY_OK = re.compile(r"[局委厅办院府会室心队部处所站馆署司社团行道镇乡区县市]$")
 
@@ -304,8 +345,11 @@ def find_agencies(head: str) -> tuple[str | None, tuple[str, ...]]:
     return lead, tuple(co)
 
 
-def find_replying_agency(closing: list[str], title: str | None, meta: dict[str, str]) -> str | None:
-    """Who signs: the signature line in the closing, else the title's prefix (X关于…), else 发布机构/来源."""
+def find_replying_agency(
+    closing: list[str], title: str | None, meta: dict[str, str], contact: Contact | None = None
+) -> str | None:
+    """Who signs: the signature line in the closing, else the title's prefix (X关于…), else the contact's unit,
+    else the page's 发布机构/来源 field."""
     for line in reversed(closing):
         t = line.strip()
         if len(t) > 60 or re.match(r"^(?:抄|送|附件|联系|电话|地址)", t):
@@ -314,12 +358,26 @@ def find_replying_agency(closing: list[str], title: str | None, meta: dict[str, 
         if m:
             return m.group(1)
     if title:
-        m = re.match(r"^([\u4e00-\u9fff（）]{2,40}?(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|署|街道办事处|办事处|分局))(?:关于|对|就|办理)", title)
+        m = re.match(
+            r"^([\u4e00-\u9fff（）]{2,40}?(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|署|街道办事处|办事处|分局))(?:关于|对|就|办理)",
+            title,
+        )
         if m:
             return m.group(1)
+    if (
+        contact
+        and contact.department
+        and re.search(r"(?:局|委员会|厅|大队|支队|中心|政府|办公室|委)$", contact.department)
+    ):
+        return contact.department
     for key in ("发布机构", "发文机关", "制定机关", "来源", "信息来源"):
         v = meta.get(key)
-        if v and 2 <= len(v) <= 40 and _AGENCY_OK.search(v):
+        if (
+            v
+            and 2 <= len(v) <= 40
+            and _AGENCY_OK.search(v)
+            and not re.match(r"^(?:[县区市]?(?:政府|人大|政协)办(?:公室)?|政府办公室)$", v)
+        ):
             return v
     return None
 
@@ -328,8 +386,11 @@ def find_replying_agency(closing: list[str], title: str | None, meta: dict[str, 
 
 _DATE_RES = (
     re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
-    re.compile(r"([一二三四五六七八九〇零]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日"),
+    re.compile(
+        r"([一二三四五六七八九〇零]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日"
+    ),
     re.compile(r"(?<!\d)((?:19|20)\d{2})[-./](\d{1,2})[-./](\d{1,2})(?!\d)"),
+    re.compile(r"^\s*((?:19|20)\d{2})(\d{2})(\d{2})\s*$"),
 )
 
 
@@ -364,7 +425,17 @@ def find_date(closing: list[str], meta: dict[str, str], header: list[str]) -> st
             d = parse_date(line)
             if d:
                 return d
-    for key in ("答复日期", "成文日期", "成文时间", "公布日期", "发布日期", "日期", "发布时间", "时间", "生成日期"):
+    for key in (
+        "答复日期",
+        "成文日期",
+        "成文时间",
+        "公布日期",
+        "发布日期",
+        "日期",
+        "发布时间",
+        "时间",
+        "生成日期",
+    ):
         if key in meta:
             d = parse_date(meta[key])
             if d:
@@ -380,14 +451,21 @@ def find_date(closing: list[str], meta: dict[str, str], header: list[str]) -> st
 # ---------------------------------------------------------------- handling class
 
 _CLASS_RES = (
-    re.compile(r"(?:办理结果类别|办理结果|办复类别|答复类别|办理类别|结果类别|答复类型|办理类型|类别|类型|分类)\s*[：:为]?\s*[“\"（]?([ABC])(?![A-Za-z\d])"),
+    re.compile(
+        r"(?:办理结果类别|办理结果|办复类别|答复类别|办理类别|结果类别|答复类型|办理类型|类别|类型|分类)\s*[：:为]?\s*[“\"（]?([ABC])(?![A-Za-z\d])"
+    ),
     re.compile(r"(?<![A-Za-z\d])([ABC])\s*类(?!别|型|地区|企业|地|项目|区)"),
     re.compile(r"[（〔]\s*([ABC])\s*[）〕]"),
 )
 _CLASS_WORDS = (
     (re.compile(r"(?:办理结果|办复类别|类别)\s*[：:]\s*(?:已经?解决|解决或采纳|已采纳|采纳)"), "A"),
     (re.compile(r"(?:办理结果|办复类别|类别)\s*[：:]\s*(?:正在解决|列入计划|计划解决|逐步解决)"), "B"),
-    (re.compile(r"(?:办理结果|办复类别|类别)\s*[：:]\s*(?:留作参考|因条件限制|暂不能解决|无法解决|不能解决)"), "C"),
+    (
+        re.compile(
+            r"(?:办理结果|办复类别|类别)\s*[：:]\s*(?:留作参考|因条件限制|暂不能解决|无法解决|不能解决)"
+        ),
+        "C",
+    ),
 )
 
 
@@ -406,12 +484,18 @@ def find_handling_class(texts: list[str]) -> str | None:
 
 # ---------------------------------------------------------------- contact
 
-_NAME_RE = re.compile(r"联\s*系\s*人\s*(?:姓名)?\s*(?:及(?:联系)?电话|及联系方式)?\s*[：:]?\s*([\u4e00-\u9fff]{2,4}?)(?=[\s，,、；;：:（(]|联系|电话|手机|$|\d)")
-_PHONE_RE = re.compile(
-    r"(?:联系电话|电\s*话|手\s*机|联系方式|联系人[^：:]{0,6})?\s*[：:]?\s*((?:[（(]?0\d{2,3}[）)]?\s*[-－]?\s*)?\d{7,8}(?:[-－转]\d{1,5})?|1[3-9]\d{9}|\d{3,4}-\d{7,8})"
+_NAME_RE = re.compile(
+    r"联\s*系\s*人\s*(?:姓名)?\s*(?:及(?:联系)?电话|及联系方式)?\s*[：:]?\s*([\u4e00-\u9fff]{2,4}?)(?=[\s，,、；;：:（(）)]|联系|电话|手机|$|\d)"
 )
-_DEPT_LABEL_RE = re.compile(r"(?:联系单位|单\s*位|处\s*室|承办处室|承办单位|联系部门|科\s*室)\s*[：:]\s*([^\s，。；：]{2,40})")
-_DEPT_RE = re.compile(r"([\u4e00-\u9fff（）]{2,30}(?:处|科|室|局|中心|办|股|站|队|所|委|厅|院|部|会))(?=\s|$|，|联系|电话)")
+_PHONE_RE = re.compile(
+    r"(?:联系电话|电\s*话|手\s*机|联系方式|联系人[^：:]{0,6})?\s*[：:]?\s*(1[3-9]\d{9}|(?:[（(]?0\d{2,3}[）)]?\s*[-－]?\s*)?\d{7,8}(?:[-－转]\d{1,5})?|\d{3,4}-\d{7,8})(?!\d)"
+)
+_DEPT_LABEL_RE = re.compile(
+    r"(?:联系单位|单\s*位|处\s*室|承办处室|承办单位|联系部门|科\s*室)\s*[：:]\s*([^\s，。；：]{2,40})"
+)
+_DEPT_RE = re.compile(
+    r"([\u4e00-\u9fff（）]{2,30}(?:处|科|室|局|中心|办|股|站|队|所|委|厅|院|部|会))(?=\s|$|，|联系|电话)"
+)
 
 
 def find_contact(lines: list[str]) -> Contact | None:

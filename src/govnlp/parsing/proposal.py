@@ -34,8 +34,12 @@ _PROBLEM_HEAD_RE = re.compile(
     r"(?:存在的?|主要|当前|目前的?|现存)?(?:问题|不足|困难|现状|原因|情况分析|存在问题|问题及原因|基本情况)(?:如下|分析)?\s*[：:]?\s*(?=\n|$|[^\n]{0,3}$)?"
 )
 _CAUSE_RE = re.compile(r"(?:案\s*由|事\s*由|主\s*题|标\s*题|题\s*目)\s*[：:]\s*([^\n]{2,200})")
-_SUGGEST_WORDS = re.compile(r"建议|应当|应该|需要|亟需|希望|请求|恳请|要求|呼吁|加快|加强|加大|推进|推动|完善|建立|健全|出台|设立|增设|提高|落实|鼓励|支持|尽快|优化|规范")
-_PROBLEM_WORDS = re.compile(r"问题|存在|不足|缺乏|缺少|难以|困难|滞后|不够|不高|不到位|不完善|不健全|薄弱|短板|隐患|严重|较差|较低|偏低|过高|混乱|难|乱|差|未能|没有|无法|导致|影响|停工|担心|忧虑|裂缝|渗水|拖欠|噪音|扰民|污染|投诉|无果|纠纷|占用|违规|违法")
+_SUGGEST_WORDS = re.compile(
+    r"建议|应当|应该|需要|亟需|希望|请求|恳请|要求|呼吁|加快|加强|加大|推进|推动|完善|建立|健全|出台|设立|增设|提高|落实|鼓励|支持|尽快|优化|规范"
+)
+_PROBLEM_WORDS = re.compile(
+    r"问题|存在|不足|缺乏|缺少|难以|困难|滞后|不够|不高|不到位|不完善|不健全|薄弱|短板|隐患|严重|较差|较低|偏低|过高|混乱|难|乱|差|未能|没有|无法|导致|影响|停工|担心|忧虑|裂缝|渗水|拖欠|噪音|扰民|污染|投诉|无果|纠纷|占用|违规|违法"
+)
 _SENT_RE = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")
 
 
@@ -129,16 +133,26 @@ def parse_proposal(text: str) -> ProposalDocument:
         ['加强对物业服务企业的监管考核', '规范停车收费标准并公示']
     """
     if not isinstance(text, str):
-        raise ParseError(f"expected the proposal's text (str), found {type(text).__name__}. Pass the text itself.")
+        raise ParseError(
+            f"expected the proposal's text (str), found {type(text).__name__}. Pass the text itself."
+        )
     if not text.strip():
-        raise ParseError("empty input: expected the text of a proposal, suggestion or message, found only whitespace.")
+        raise ParseError(
+            "empty input: expected the text of a proposal, suggestion or message, found only whitespace."
+        )
     ct = clean_text(text)
     orig = ct.text
     norm = matching_form(orig)
     lines = orig.split("\n")
     nlines = norm.split("\n")
     title = None
-    if nlines and nlines[0] and len(nlines[0]) <= 60 and not re.search(r"[。！？]$", nlines[0]) and len(nlines) > 1:
+    if (
+        nlines
+        and nlines[0]
+        and len(nlines[0]) <= 60
+        and not re.search(r"[。！？]$", nlines[0])
+        and len(nlines) > 1
+    ):
         title = lines[0].strip()
     cause = None
     m = _CAUSE_RE.search(norm)
@@ -149,7 +163,10 @@ def parse_proposal(text: str) -> ProposalDocument:
     # split the text into a problem part and a suggestion part
     sm = _SUGGEST_HEAD_RE.search(norm)
     if sm is None:
-        sm2 = re.search(r"(?:为此|因此|特此|对此|据此|综上)?[，,]?\s*(?:特|现)?(?:提出|提|建议如下|如下建议)[^。\n]{0,10}建议[：:]|建议[：:]|建议如下[：:]?", norm)
+        sm2 = re.search(
+            r"(?:为此|因此|特此|对此|据此|综上)?[，,]?\s*(?:特|现)?(?:提出|提|建议如下|如下建议)[^。\n]{0,10}建议[：:]|建议[：:]|建议如下[：:]?",
+            norm,
+        )
         sm = sm2
     split_at = sm.end() if sm else None
     body_start = len(lines[0]) + 1 if title and title == lines[0].strip() else 0
@@ -176,7 +193,9 @@ def parse_proposal(text: str) -> ProposalDocument:
         else:
             for s in _sentences(orig[body_start:]):
                 ns = matching_form(s)
-                if _SUGGEST_WORDS.search(ns) and re.search(r"建议|希望|请求|恳请|要求|呼吁|应|尽快|能否|是否可以", ns):
+                if _SUGGEST_WORDS.search(ns) and re.search(
+                    r"建议|希望|请求|恳请|要求|呼吁|应|尽快|能否|是否可以", ns
+                ):
                     suggestions.extend(_items("s", [(None, s)], seen))
                 elif _PROBLEM_WORDS.search(ns):
                     problems.extend(_items("p", [(None, s)], seen))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from govnlp.errors import ParseError
 
-__all__ = ["SUPPORTED_SUFFIXES", "read_source", "read_file", "html_to_text"]
+__all__ = ["SUPPORTED_SUFFIXES", "html_to_text", "read_file", "read_source"]
 
 logger = logging.getLogger(__name__)
 
@@ -16,15 +16,52 @@ logger = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = (".txt", ".html", ".htm", ".docx", ".pdf")
 
 _BLOCK_TAGS = (
-    "p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6", "section",
-    "article", "header", "footer", "blockquote", "pre", "dd", "dt", "dl", "hr", "form", "center",
+    "p",
+    "div",
+    "br",
+    "tr",
+    "li",
+    "ul",
+    "ol",
+    "table",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "blockquote",
+    "pre",
+    "dd",
+    "dt",
+    "dl",
+    "hr",
+    "form",
+    "center",
 )
-_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "head", "object", "select", "button")
+_DROP_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "svg",
+    "head",
+    "object",
+    "select",
+    "button",
+)
 
 
 def _decode(data: bytes, name: str) -> str:
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ParseError(f"{name} looks binary (NUL bytes), expected text. Pass a .txt/.html/.docx/.pdf file or a str.")
+        raise ParseError(
+            f"{name} looks binary (NUL bytes), expected text. Pass a .txt/.html/.docx/.pdf file or a str."
+        )
     for enc in ("utf-8-sig", "utf-16", "gb18030"):
         if enc == "utf-16" and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
             continue
@@ -46,7 +83,7 @@ def html_to_text(html: str) -> str:
 
     try:
         soup = BeautifulSoup(html, "lxml")
-    except Exception:  # noqa: BLE001 - lxml missing or choking: fall back to the stdlib parser
+    except Exception:
         soup = BeautifulSoup(html, "html.parser")
     for tag in soup(_DROP_TAGS):
         tag.decompose()
@@ -65,8 +102,10 @@ def _docx_text(path: Path) -> str:
 
     try:
         document = docx.Document(str(path))
-    except Exception as exc:  # noqa: BLE001 - python-docx raises several types for broken files
-        raise ParseError(f"{path} is not a readable .docx file ({exc}). Save it again as .docx or pass the text.") from exc
+    except Exception as exc:
+        raise ParseError(
+            f"{path} is not a readable .docx file ({exc}). Save it again as .docx or pass the text."
+        ) from exc
     parts: list[str] = [p.text for p in document.paragraphs]
     for table in document.tables:
         for row in table.rows:
@@ -75,7 +114,9 @@ def _docx_text(path: Path) -> str:
 
 
 _PDF_LINE_END = re.compile(r"[。！？：；!?:;）)]$")
-_PDF_LINE_START = re.compile(r"^(?:[一二三四五六七八九十]{1,3}[、是]|（[一二三四五六七八九十\d]{1,3}）|\d{1,2}[.、]|[①-⑳]|联系|感谢|附件|抄送)")
+_PDF_LINE_START = re.compile(
+    r"^(?:[一二三四五六七八九十]{1,3}[、是]|（[一二三四五六七八九十\d]{1,3}）|\d{1,2}[.、]|[①-⑳]|联系|感谢|附件|抄送)"
+)
 
 
 def _reflow(text: str) -> str:
@@ -85,7 +126,12 @@ def _reflow(text: str) -> str:
         line = line.strip()
         if not line:
             continue
-        if out and len(out[-1]) >= 15 and not _PDF_LINE_END.search(out[-1]) and not _PDF_LINE_START.match(line):
+        if (
+            out
+            and len(out[-1]) >= 15
+            and not _PDF_LINE_END.search(out[-1])
+            and not _PDF_LINE_START.match(line)
+        ):
             out[-1] += line
         else:
             out.append(line)
@@ -98,7 +144,7 @@ def _pdf_text(path: Path) -> str:
     try:
         reader = PdfReader(str(path))
         pages = [page.extract_text() or "" for page in reader.pages]
-    except Exception as exc:  # noqa: BLE001 - pypdf raises several types for broken files
+    except Exception as exc:
         raise ParseError(f"{path} is not a readable PDF ({exc}). Pass the reply's text instead.") from exc
     return _reflow("\n".join(pages))
 

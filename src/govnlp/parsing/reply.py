@@ -70,7 +70,9 @@ def parse_reply(source: str | Path) -> ReplyDocument:
     raw, source_name = read_source(source)
     if not raw or not raw.strip():
         where = f" ({source_name})" if source_name else ""
-        raise ParseError(f"empty input{where}: expected the text of a reply, found only whitespace or nothing.")
+        raise ParseError(
+            f"empty input{where}: expected the text of a reply, found only whitespace or nothing."
+        )
     return _parse_text(raw, source_name)
 
 
@@ -80,19 +82,19 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
     norm = matching_form(text)
     doc_id = content_id(text, prefix="doc-")
     paras = [Para(s, e) for s, e in split_paragraphs(norm)]
-    sal, body_start, close_start = assign_roles(norm, paras)
+    sal, ack, body_start, close_start = assign_roles(norm, paras)
     ntexts = [norm[p.start : p.end] for p in paras]
 
     # ---------------------------------------------------------------- header fields
     salutation = None
     header_lines: list[str]
-    if sal >= 0 and paras[sal].role == "opening" and not re.search(r"收悉|如下", ntexts[sal][:8]):
+    if sal >= 0:
         salutation = ntexts[sal]
         header_lines = ntexts[:sal]
+    elif ack >= 0:
+        header_lines = ntexts[:ack]
     else:
-        header_lines = ntexts[: max(0, body_start - 1)] if body_start > 1 else ntexts[:body_start]
-        if sal >= 0:
-            header_lines = ntexts[:sal]
+        header_lines = ntexts[:body_start]
     opening_lines = ntexts[:body_start]
     closing_lines = ntexts[close_start:]
     meta = {matching_form(k): matching_form(v) for k, v in ct.meta.items()}
@@ -101,7 +103,11 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
     title = H.find_title(header_lines) or H.find_title([meta.get("信息名称", ""), meta.get("标题", "")])
     if title is None and not header_lines and body_start == 0 and ntexts:
         title = H.find_title(ntexts[:1])
-    kind = H.find_kind(title, salutation, "\n".join(opening_lines[-3:]) if opening_lines else (ntexts[0][:200] if ntexts else ""))
+    kind = H.find_kind(
+        title,
+        salutation,
+        "\n".join(opening_lines[-3:]) if opening_lines else (ntexts[0][:200] if ntexts else ""),
+    )
     assembly_src = "\n".join([title or "", head])
     assembly = H.find_assembly(assembly_src)
     session = H.find_session(assembly_src)
@@ -111,13 +117,15 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
         proposal_title = title
     addressee = H.find_addressee(salutation)
     lead, co = H.find_agencies(head)
-    replying_agency = H.find_replying_agency(closing_lines, title, meta)
+    contact_lines = [ntexts[i] for i, p in enumerate(paras) if p.role == "contact"]
+    contact = H.find_contact(contact_lines) if contact_lines else None
+    replying_agency = H.find_replying_agency(closing_lines, title, meta, contact)
     docnum_texts = [meta.get(k, "") for k in ("文号", "发文字号", "字号")] + header_lines + closing_lines
     document_number = H.find_document_number([t for t in docnum_texts if t])
     date = H.find_date(closing_lines, meta, header_lines)
-    handling_class = H.find_handling_class([*header_lines, *meta_lines, *closing_lines, *(title and [title] or [])])
-    contact_lines = [ntexts[i] for i, p in enumerate(paras) if p.role == "contact"]
-    contact = H.find_contact(contact_lines) if contact_lines else None
+    handling_class = H.find_handling_class(
+        [*header_lines, *meta_lines, *closing_lines, *([title] if title else [])]
+    )
 
     # ---------------------------------------------------------------- structure
     sections: list[Section] = []
@@ -141,7 +149,7 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
             continue
         t = ntexts[i]
         m1 = _L1_RE.match(t)
-        if m1 and cn_to_int(m1.group(1)) in (expected_l1, 1 if expected_l1 > 1 and False else -1):
+        if m1 and cn_to_int(m1.group(1)) == expected_l1:
             close_section()
             if block.paras:
                 blocks.append(block)
@@ -155,7 +163,14 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
             ptext = problem_text(m1.group(2)[:hl])
             cur_prob = ptext
             if ptext:
-                problems.append(Problem(id=content_id(doc_id, cur_sec, ptext, prefix="pb-"), section=cur_sec, number=cur_sec, text=ptext))
+                problems.append(
+                    Problem(
+                        id=content_id(doc_id, cur_sec, ptext, prefix="pb-"),
+                        section=cur_sec,
+                        number=cur_sec,
+                        text=ptext,
+                    )
+                )
             p.section, p.problem = cur_sec, cur_prob
             block = Block(cur_sec, cur_prob, [])
             if len(m1.group(2)) > _HEADING_MAX:
@@ -171,7 +186,12 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
                     blocks.append(block)
                 cur_prob = ptext
                 problems.append(
-                    Problem(id=content_id(doc_id, cur_sec or "", m2.group(1), ptext, prefix="pb-"), section=cur_sec, number=m2.group(1), text=ptext)
+                    Problem(
+                        id=content_id(doc_id, cur_sec or "", m2.group(1), ptext, prefix="pb-"),
+                        section=cur_sec,
+                        number=m2.group(1),
+                        text=ptext,
+                    )
                 )
                 p.role, p.heading_level = "problem", 2
                 p.section, p.problem = cur_sec, cur_prob
@@ -207,7 +227,15 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
             figs = tuple(f for pos, f in all_figs if ms.start <= pos < ms.end)
             mid = content_id(doc_id, str(len(measures)), mtext, prefix="m-")
             measures.append(
-                Measure(id=mid, section=ms.section, problem=ms.problem, ordinal=text[ms.start : ms.start + len(ms.ordinal)], title=mtitle, text=mtext, figures=figs)
+                Measure(
+                    id=mid,
+                    section=ms.section,
+                    problem=ms.problem,
+                    ordinal=text[ms.start : ms.start + len(ms.ordinal)],
+                    title=mtitle,
+                    text=mtext,
+                    figures=figs,
+                )
             )
             for j in ms.paras:
                 paras[j].measure_ids.append(mid)

@@ -57,9 +57,7 @@ def cn_to_int(s: str) -> int | None:
 
 # ---------------------------------------------------------------- paragraph splitting
 
-_ENUM_START = (
-    rf"(?:[{CN_NUM}]{{1,3}}[、，.]|（[{CN_NUM}]{{1,3}}）|[{CN_NUM}]{{1,3}}是|\d{{1,2}}[.、](?!\d)|（\d{{1,2}}）|[{_CIRCLED}])"
-)
+_ENUM_START = rf"(?:[{CN_NUM}]{{1,3}}[、，.]|（[{CN_NUM}]{{1,3}}）|[{CN_NUM}]{{1,3}}是|\d{{1,2}}[.、](?!\d)|（\d{{1,2}}）|[{_CIRCLED}])"
 _CLOSING_START = r"(?:联\s*系\s*人|联系电话|联系方式|联系单位|感谢|衷心感谢|再次感谢|谢谢|最后|此复|特此|抄\s*送|抄\s*报|附件|（此件|（此文件)"
 # whitespace inside a line that separates two paragraphs
 _WS_SPLIT_RE = re.compile(
@@ -159,21 +157,30 @@ _SALUTATION_RE = re.compile(
     r"^(?:尊敬的)?[^。！？，]{1,60}?(?:委员|代表|同志|先生|女士|网友|会|党|组|团|室|局|委|办|公司|[”\"]|们|等)?\s*(?:您好|你好)?[：！!，]\s*(?:您好|你好)?[！!：，]?$"
     r"|^(?:尊敬的)?\S{0,40}?(?:您好|你好)[！!：，。]?"
 )
-_SALUTATION_STRONG_RE = re.compile(r"(?:委员|代表|同志|先生|女士|网友|您好|你好|会|党派|团)\s*[：！，]?$|^尊敬的|您好|你好")
+_SALUTATION_STRONG_RE = re.compile(
+    r"(?:委员|代表|同志|先生|女士|网友|您好|你好|会|党派|团|局|委|厅|办|政府|办公室|中心|街道|办事处|公司|们)\s*[：！，]?$|^尊敬的|您好|你好"
+)
 _ACK_RE = re.compile(
     r"收悉|如下[：:]|现(?:就|将|把)?.{0,16}(?:答复|回复|函复|复函|说明|报告)|首先.{0,8}感谢|已转.{0,6}(?:我|本)"
 )
-_NOT_SALUTATION_RE = re.compile(r"^(?:日期|时间|来源|标题|题目|事由|案由|主办|协办|会办|承办|代表姓名|新编号|编号|办理|领衔|附件|联系|类别|签发|领导署名)")
+_NOT_SALUTATION_RE = re.compile(
+    r"^(?:日期|时间|来源|标题|题目|事由|案由|主办|协办|会办|承办|代表姓名|新编号|编号|办理|领衔|附件|联系|类别|签发|领导署名)"
+)
 _CLOSING_RE = re.compile(
     r"^(?:最后|再次|衷心|非常|诚挚|真诚)?[，,]?\s*(?:再次|衷心|真诚)?(?:感谢|谢谢|欢迎)"
     r"|^(?:此复|特此|专此)|^(?:抄\s*送|抄\s*报|送|抄\s*发)[：:]|^附件|^（此件|^（此文件|^（本件"
     r"|(?:继续|一如既往|多提|今后).{0,20}(?:关心|关注|支持|监督|意见|建议)[！!。]?$"
-    r"|^(?:领导署名|签发人|签发|审核|核稿人|经办人)[：:]|^公开(?:属性|方式|类型)|^(?:主动公开|依申请公开|不予公开)"
+    r"|^以上(?:意见|答复|情况|办理意见)|供参考[。！]?$|^(?:领导署名|签发人|签发|审核|核稿人|经办人)[：:]|^公开(?:属性|方式|类型)|^(?:主动公开|依申请公开|不予公开)"
 )
-_CONTACT_RE = re.compile(r"联\s*系\s*人|联系电话|联系方式|联系单位|联系地址|邮政编码|邮\s*编[：:]|电\s*话[：:]")
+_APPENDIX_RE = re.compile(
+    r"^附\s*[：:]|^附件\s*[\d一二三四五六七八九十]*\s*[：:]?\s*(?:原|代表|委员|建议|提案|议案|[《“])"
+)
+_CONTACT_RE = re.compile(
+    r"联\s*系\s*人|联系电话|联系方式|联系单位|联系地址|邮政编码|邮\s*编[：:]|电\s*话[：:]"
+)
 DATE_ONLY_RE = re.compile(
     r"^[（(]?(?:(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[一二三四五六七八九〇零]{4}年[一二三四五六七八九十]{1,3}月[一二三四五六七八九十]{1,3}日"
-    r"|(?:19|20)\d{2}[-./]\d{1,2}[-./]\d{1,2})[）)]?$"
+    r"|(?:19|20)\d{2}[-./]\d{1,2}[-./]\d{1,2}|(?:19|20)\d{2}[01]\d[0-3]\d)[）)]?$"
 )
 _AGENCY_SUFFIX = r"(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|处|所|站|馆|会|署|司|社|室|街道|办事处|乡|镇|集团|协会|团)"
 SIGNATURE_RE = re.compile(
@@ -189,13 +196,17 @@ def _is_closing(text: str) -> bool:
         return True
     if len(text) <= 60 and SIGNATURE_RE.match(text) and "：" not in text:
         return True
-    if len(text) <= 30 and re.match(r"^[（(]?(?:此件|此文件|本件)?(?:公开发布|主动公开|不予公开|依申请公开)", text):
+    if len(text) <= 30 and re.match(
+        r"^[（(]?(?:此件|此文件|本件)?(?:公开发布|主动公开|不予公开|依申请公开)", text
+    ):
         return True
     return False
 
 
-def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int]:
-    """Give each paragraph its role; return (first opening index, first body index, first closing index).
+def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int, int]:
+    """Give each paragraph its role; return (salutation, acknowledgement, first body, first closing) indexes.
+
+    The salutation and acknowledgement are -1 when absent.
 
     Header lines before the salutation and the salutation/acknowledgement are ``opening``; the tail of thanks,
     signature, date, 抄送 is ``closing``; contact lines are ``contact``; the rest is ``body`` (headings are
@@ -208,7 +219,12 @@ def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int]:
     sal = -1
     for i in range(min(n, limit)):
         t = texts[i]
-        if len(t) <= 70 and _SALUTATION_RE.match(t) and not _NOT_SALUTATION_RE.match(t) and _SALUTATION_STRONG_RE.search(t):
+        if (
+            len(t) <= 70
+            and _SALUTATION_RE.match(t)
+            and not _NOT_SALUTATION_RE.match(t)
+            and _SALUTATION_STRONG_RE.search(t)
+        ):
             sal = i
             break
     ack = -1
@@ -218,7 +234,7 @@ def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int]:
             break
         if sal >= 0 and i > sal + 1:
             break
-    if sal >= 0 and 0 <= ack and ack < sal:
+    if sal >= 0 and ack >= 0 and ack < sal:
         ack = -1
     if sal >= 0 or ack >= 0:
         body_start = max(sal, ack) + 1
@@ -228,23 +244,42 @@ def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int]:
         body_start = 0
         while body_start < min(n, 4):
             t = texts[body_start]
-            if len(t) <= 80 and "。" not in t and not _HEADING_START_RE.match(t) and not re.match(rf"^[{CN_NUM}]是", t):
+            if (
+                len(t) <= 80
+                and "。" not in t
+                and not _HEADING_START_RE.match(t)
+                and not re.match(rf"^[{CN_NUM}]是", t)
+            ):
                 body_start += 1
             else:
                 break
         if body_start == n:
             body_start = min(1, n)
-    # closing zone from the end
+    # closing zone from the end; trailing appendix (附：…) and up to 3 short stray lines are skipped
     close_start = n
-    i = n - 1
-    while i >= body_start:
+    for j in range(max(body_start, n - 12), n):
+        if _APPENDIX_RE.match(texts[j]) and j > body_start:
+            for k in range(j, n):
+                paras[k].role = "closing"
+            close_start = j
+            break
+    i = close_start - 1
+    pending: list[int] = []
+    while i > body_start or (i == body_start and i < n):
         t = texts[i]
         if _CONTACT_RE.search(t) and len(t) <= 150:
             paras[i].role = "contact"
         elif _is_closing(t):
             paras[i].role = "closing"
+        elif len(pending) < 3 and len(t) <= 60 and i > body_start:
+            pending.append(i)
+            i -= 1
+            continue
         else:
             break
+        for k in pending:
+            paras[k].role = "closing"
+        pending = []
         close_start = i
         i -= 1
     for j in range(min(body_start, n)):
@@ -255,7 +290,7 @@ def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int]:
             paras[j].role = "contact"
         else:
             paras[j].role = "body"
-    return (sal if sal >= 0 else (ack if ack >= 0 else -1)), body_start, close_start
+    return sal, ack, body_start, close_start
 
 
 # ---------------------------------------------------------------- sections and problems
@@ -268,7 +303,9 @@ _PROBLEM_RES = (
     re.compile(r"(?:针对|关于)(?:代表|委员|您|你)?(?:提出|反映|所提|提到)?的?(.{2,50}?)(?:的)?问题"),
     re.compile(r"^(.{2,50}?)(?:的)?问题$"),
 )
-_GENERIC_PROBLEM = re.compile(r"^(?:建议中反映|建议|提案|议案|代表|委员|您|你|所提|提出|反映|关于|相关|有关|以上|上述|几个|存在)+(?:的|中)?$")
+_GENERIC_PROBLEM = re.compile(
+    r"^(?:建议中反映|建议|提案|议案|代表|委员|您|你|所提|提出|反映|关于|相关|有关|以上|上述|几个|存在)+(?:的|中)?$"
+)
 
 
 def problem_text(heading: str) -> str | None:
@@ -284,7 +321,7 @@ def problem_text(heading: str) -> str | None:
     for i, rx in enumerate(_PROBLEM_RES):
         m = rx.search(h)
         if m:
-            text = m.group(1).strip(" “”\"‘’")
+            text = m.group(1).strip(' “”"‘’')
             if i >= 2 and (_GENERIC_PROBLEM.match(text) or len(text) < 2):
                 continue
             return text
@@ -349,7 +386,9 @@ def find_measures(norm: str, paras: list[Para], block: Block) -> list[MeasureSpa
                 if value is None:
                     continue
                 ordinal_end = m.end()
-                found.setdefault(style, []).append((p.start + m.start(), pi, text[m.start() : ordinal_end], value, m.start() == 0))
+                found.setdefault(style, []).append(
+                    (p.start + m.start(), pi, text[m.start() : ordinal_end], value, m.start() == 0)
+                )
     best: list[tuple[int, int, str, int, bool]] = []
     best_pos = None
     for style, items in found.items():
