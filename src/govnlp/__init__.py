@@ -28,6 +28,9 @@ _EXPORTS: dict[str, str] = {
     "Embedder": "govnlp.embedders",
     "SearchIndex": "govnlp.search",
     "Hit": "govnlp.search",
+    "Taxonomy": "govnlp.classify",
+    "TextClassifier": "govnlp.classify",
+    "evaluate_classifier": "govnlp.classify",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
