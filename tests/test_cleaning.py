@@ -15,7 +15,6 @@ BODY = "经核查，该路口已于上月增设人行横道信号灯，交警部
         "网友“UU0081234”您好！您的留言已收悉。现将有关情况回复如下：",
         "网友“UU008567” 您好！来信收悉。现回复如下：",
         "尊敬的网友：您好，您反映的问题已收悉，经认真调查核实，现将有关情况答复如下：",
-        "张某某代表：您提出的关于加强交通安全管理的建议收悉，现答复如下：",
         "“UU0082001”： 您好！首先感谢您对我们工作的关注！对于您反映的问题，现作如下回复：",
         "某某区交通运输局回复：",
         "网友：您反映的问题已转某某县调查核处。2018年5月10日“UU0082227”：您好！",
@@ -48,6 +47,13 @@ def test_quoted_title_in_acknowledgement_is_kept() -> None:
     assert clean_for_index(text) == "关于某小区停车难的问题。" + BODY
 
 
+def test_restated_problem_in_acknowledgement_is_kept() -> None:
+    text = "张某某代表：您提出的关于加强农村公路养护管理的建议收悉，现答复如下：" + BODY
+    assert clean_for_index(text) == "加强农村公路养护管理。" + BODY
+    text = "“UU0081376”你好，留言已阅！你反映的城区缺少公共停车场的问题，我们已收到，" + BODY
+    assert clean_for_index(text) == "城区缺少公共停车场。" + BODY
+
+
 def test_content_after_acknowledgement_clause_is_kept() -> None:
     text = "您反映的问题已收悉，该事项不属于本局职责范围，建议向住房保障部门咨询。2018年1月2日"
     assert clean_for_index(text) == "该事项不属于本局职责范围，建议向住房保障部门咨询。"
@@ -74,9 +80,11 @@ def test_ids_masks_and_phone_numbers_are_removed_anywhere() -> None:
     assert out.startswith("经查，当事人王某")
 
 
-def test_formula_only_reply_becomes_empty() -> None:
-    assert clean_for_index("网友：您好！留言已收悉") == ""
-    assert clean_for_index("您的留言已收悉。关于您反映的问题，已转某某区调查处理。") == ""
+def test_formula_only_reply_is_cleaned_lightly() -> None:
+    # nothing but formulas: the forwarding note is all the reply says, so only ids, salutation and date go
+    assert clean_for_index("网友：您好！留言已收悉") == "留言已收悉"
+    text = "“UU0081331”您好！您反映的问题已转某某镇核查、办复，感谢您的留言。2018年6月25日"
+    assert clean_for_index(text) == "您反映的问题已转某某镇核查、办复，感谢您的留言。"
 
 
 def test_idempotent_and_types() -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["clean_for_index", "clean_many", "normalize_whitespace"]
+__all__ = ["MIN_CONTENT_CHARS", "clean_for_index", "clean_many", "normalize_whitespace"]
 
 # --- whitespace and escapes --------------------------------------------------------------------------
 _EXCEL_CR = re.compile(r"_x000[dD]_")
@@ -65,7 +65,7 @@ _ACK_WORDS = re.compile(
     r"调查核处|核处|答复|回复|反馈如下|认真研究|研究办理"
 )
 _ACK_MAX = 160  # an acknowledgement longer than this is content
-_FIRST_SENTENCE = re.compile(r"^(.*?(?:(?:如下|以下)\s*(?:回复|答复)?\s*[：:;；。，,]?|[。！!？?；;]|$))")
+_FIRST_SENTENCE = re.compile(r"^(.*?(?:(?:如下|以下)\s*(?:回复|答复)?\s*[：:;；。，,]?|[。！!？?；;：:]|$))")
 _ACK_ENDING = re.compile(
     r"(?:(?:如下|以下)\s*(?:回复|答复)?|深表歉意|表示歉意|收悉|获悉|阅悉|调查处理|调查核处|核查处理|研究办理)\s*[：:;；。，,！!]?\s*$"
 )
@@ -73,8 +73,16 @@ _ACK_CLAUSE_WORDS = re.compile(
     _ACK_WORDS.pattern + r"|反映的|反映了|关于(?:您|你)|(?:您|你)(?:所)?(?:反映|提出|咨询|来信)"
 )
 _CLAUSE_SPLIT = re.compile(r"(?<=[，,])")
+_GENERIC = re.compile(
+    r"^(?:您|你|网友|上述|以上|有关|相关|所|此|该)*(?:反映|提出|咨询)?(?:的)?(?:相关|有关)?$"
+)
 _PLATFORM = re.compile(r"问政|平台|信箱|热线|网站|栏目|留言板")
 _QUOTED = re.compile(r"[“\"《「]([^”\"》」]{4,60})[”\"》」]")
+# A problem restated inside an acknowledgement: 你反映的……问题 / 关于……的建议
+_RESTATED = re.compile(
+    r"(?:反映|提出|咨询|提交|提)(?:了)?(?:的)?([^的，,。；;“”\"《》][^，,。；;“”\"《》]{3,60}?)(?:的)?(?:问题|情况|事项|建议|诉求)|"
+    r"关于([^，,。；;“”\"《》]{4,60}?)(?:的)?(?:问题|建议|提案|议案|情况|留言|来信|咨询|诉求)"
+)
 _DATE = (
     r"(?:\d{2,4}\s*[年./\-]\s*\d{1,2}\s*[月./\-]\s*\d{1,2}\s*[日号]?|\d{4}\s*年\s*\d{1,2}\s*月|"
     r"[〇一二三四五六七八九零○ｏoО]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日)"
@@ -100,6 +108,8 @@ _INNER_THANKS = re.compile(
 _ORG_SUFFIX = re.compile(
     r"(?:局|委|办|办公室|政府|大队|支队|中队|中心|公司|街道|街道办事处|镇|乡|院|所|处|科|室|部|会|站|队|厅|集团|管委会|分局|学校)$"
 )
+#: Below this many characters of content, a reply is treated as formulas only and cleaned lightly.
+MIN_CONTENT_CHARS = 12
 _SENTENCE_SPLIT = re.compile(r"(?<=[。！!？?；;\n ])")
 
 
@@ -139,9 +149,10 @@ def _strip_opening(t: str) -> str:
                             break
                         removed += clause
                 # the quoted title of the message or proposal is content: keep it
-                kept_quotes.extend(
-                    q for q in _QUOTED.findall(removed) if not q.startswith("UU") and not _PLATFORM.search(q)
-                )
+                quotes = [q for q in _QUOTED.findall(removed) if not q.startswith("UU")]
+                if not quotes:
+                    quotes = [(a or b).removeprefix("关于") for a, b in _RESTATED.findall(removed)]
+                kept_quotes.extend(q for q in quotes if not _PLATFORM.search(q) and not _GENERIC.match(q))
                 t = t[len(removed) :]
         if t == before:
             break
@@ -163,7 +174,7 @@ def _is_signature(s: str) -> bool:
     core = s.strip(" \n，,。")
     if not core:
         return True
-    if any(ch in core for ch in "。！!？?；;，,：:"):
+    if any(ch in core for ch in "。！!？?；;，,：:、（）()“”《》"):
         return False
     return len(core) <= 40 and bool(_ORG_SUFFIX.search(core))
 
@@ -202,7 +213,8 @@ def clean_for_index(text: str) -> str:
     quoted message or proposal title inside them is kept; at the end, dates, signatures (a short line
     ending in an agency suffix) and thanks or closing sentences (``感谢您对…的关心``, ``欢迎继续监督``,
     ``如有疑问请致电…``) up to 90 characters. Body text is never rewritten. A reply that is nothing but
-    formulas becomes ``""``.
+    formulas (under :data:`MIN_CONTENT_CHARS` characters left) is cleaned lightly instead (ids, phone
+    numbers, salutation and date only), because its forwarding note (``已转××镇核查``) is all it says.
 
     Args:
         text: one reply (or any answer text).
@@ -219,6 +231,25 @@ def clean_for_index(text: str) -> str:
     """
     if not isinstance(text, str):
         raise TypeError(f"clean_for_index() expects a str, got {type(text).__name__}")
+    full = _clean_full(text)
+    if len(full) >= MIN_CONTENT_CHARS:
+        return full
+    return _clean_light(text)
+
+
+def _clean_light(text: str) -> str:
+    """Ids, masks, phone numbers, the salutation and a trailing date only (for formula-only replies)."""
+    t = normalize_whitespace(text)
+    t = _PHONE.sub("", t)
+    t = _USER_ID.sub("", t)
+    t = _MASKED.sub("", t)
+    t = _HELLO.sub("", t, count=1)
+    t = _ADDRESS.sub("", t, count=1)
+    t = _TAIL_DATE.sub("", t)
+    return t.strip(" \n，,；;：:、")
+
+
+def _clean_full(text: str) -> str:
     t = normalize_whitespace(text)
     t = _CONTACT_PERSON.sub("", t)
     t = _CONTACT_CLAUSE.sub("", t)
