@@ -355,7 +355,7 @@ def demo_pipeline(
     from govnlp.embedders import load_embedder
     from govnlp.embedders.filehash import cache_dir
 
-    emb = load_embedder(embedder) if not hasattr(embedder, "encode") else embedder
+    emb = load_embedder(embedder)
     h = hashlib.sha256(f"{__version__}\x1f{emb.fingerprint()}".encode())
     for p in sample_paths():
         h.update(p.name.encode() + b"\x1f" + p.read_bytes())
