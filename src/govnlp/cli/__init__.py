@@ -16,7 +16,7 @@ from govnlp._version import __version__
 from govnlp.errors import GovnlpError
 
 # modules under govnlp.cli that define register(subparsers)
-_COMMAND_MODULES = ("parse", "match", "classify")
+_COMMAND_MODULES = ("parse", "match", "classify", "index")
 
 
 def build_parser() -> argparse.ArgumentParser:
