@@ -183,6 +183,7 @@ class BM25Index:
         self._tf = sp.csr_matrix((0, 0), dtype=np.float32)
         self._labels = np.zeros(0, dtype=np.int64)
         self._weights: sp.csc_matrix | None = None
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
         self._idf = np.zeros(0, dtype=np.float32)
 
     def __len__(self) -> int:
@@ -229,6 +230,7 @@ class BM25Index:
         self._tf = sp.vstack([old, new], format="csr") if old.shape[0] else new
         self._labels = np.concatenate([self._labels, labs])
         self._weights = None
+        self._sorted = None
 
     def remove(self, labels: np.ndarray | Iterable[int]) -> int:
         """Remove documents by label; return how many were held."""
@@ -241,6 +243,7 @@ class BM25Index:
             self._tf = self._tf[~drop]
             self._labels = self._labels[~drop]
             self._weights = None
+            self._sorted = None
         return n
 
     def _prepare(self) -> sp.csc_matrix:
@@ -277,6 +280,21 @@ class BM25Index:
             return np.zeros(len(self), dtype=np.float32)
         return np.asarray(w[:, cols] @ counts, dtype=np.float32).ravel()
 
+    def mask(self, subset: np.ndarray | None) -> np.ndarray | None:
+        """Boolean mask over storage order of the labels in ``subset`` (None: no subset)."""
+        return None if subset is None else np.isin(self._labels, check_labels(subset))
+
+    def top(
+        self, scores: np.ndarray, k: int, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` ``(scores, labels)`` of a full score vector (see :meth:`score`), zero scores left out."""
+        labs = self._labels
+        if mask is not None:
+            scores, labs = scores[mask], labs[mask]
+        pos = scores > 0
+        ts, tl = topk(scores[pos][None, :], labs[pos], k)
+        return ts[0], tl[0]
+
     def search(
         self, queries: str | Sequence[str], k: int = 10, *, subset: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -288,24 +306,33 @@ class BM25Index:
         qs = [queries] if isinstance(queries, str) else list(queries)
         if k <= 0:
             raise ConfigError(f"k must be positive, got {k}")
-        mask = None if subset is None else np.isin(self._labels, check_labels(subset))
-        labs = self._labels if mask is None else self._labels[mask]
+        mask = self.mask(subset)
         out_s = np.full((len(qs), k), -np.inf, dtype=np.float32)
         out_l = np.full((len(qs), k), -1, dtype=np.int64)
         for i, q in enumerate(qs):
-            s = self.score(q)
-            if mask is not None:
-                s = s[mask]
-            pos = s > 0
-            ts, tl = topk(s[pos][None, :], labs[pos], k)
-            out_s[i], out_l[i] = ts[0], tl[0]
+            out_s[i], out_l[i] = self.top(self.score(q), k, mask)
         return out_s, out_l
 
-    def scores_for(self, query: str, labels: np.ndarray) -> np.ndarray:
-        """BM25 scores of the given labels (0 for labels not held), shape ``(len(labels),)``."""
-        s = self.score(query)
-        pos = {int(lab): i for i, lab in enumerate(self._labels.tolist())}
-        return np.array([s[pos[int(x)]] if int(x) in pos else 0.0 for x in labels], dtype=np.float32)
+    def positions(self, labels: np.ndarray) -> np.ndarray:
+        """Storage positions of ``labels`` (-1 for labels not held)."""
+        if self._sorted is None:
+            order = np.argsort(self._labels, kind="stable")
+            self._sorted = (self._labels[order], order)
+        keys, order = self._sorted
+        labs = check_labels(labels)
+        if not len(keys):
+            return np.full(len(labs), -1, dtype=np.int64)
+        at = np.clip(np.searchsorted(keys, labs), 0, len(keys) - 1)
+        return np.where(keys[at] == labs, order[at], -1).astype(np.int64)
+
+    def scores_for(self, query: str, labels: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
+        """BM25 scores of the given labels (0 for labels not held), shape ``(len(labels),)``.
+
+        ``scores``: the query's full score vector if already computed (see :meth:`score`).
+        """
+        s = self.score(query) if scores is None else scores
+        pos = self.positions(labels)
+        return np.where(pos >= 0, s[np.maximum(pos, 0)] if len(s) else 0.0, 0.0).astype(np.float32)
 
     # -- persistence ------------------------------------------------------------------------------------
     def save(self, folder: str | Path) -> None:

@@ -495,8 +495,16 @@ class SearchIndex:
             )
             assert self._vectors is not None
             dense = self._vectors.search(qvecs, depth, subset=subset)
+        lex_scores: list[np.ndarray] = []
         if mode in ("lexical", "hybrid"):
-            lexical = self._lexical.search(queries, depth, subset=subset)
+            mask = self._lexical.mask(subset)
+            lexical = (
+                np.full((len(queries), depth), -np.inf, np.float32),
+                np.full((len(queries), depth), -1, np.int64),
+            )
+            for i, q in enumerate(queries):
+                lex_scores.append(self._lexical.score(q))
+                lexical[0][i], lexical[1][i] = self._lexical.top(lex_scores[i], depth, mask)
         out: list[list[Hit]] = []
         for i in range(len(queries)):
             if mode == "dense":
@@ -509,7 +517,14 @@ class SearchIndex:
                 assert dense is not None and lexical is not None and qvecs is not None
                 out.append(
                     self._fuse(
-                        queries[i], qvecs[i], dense[0][i], dense[1][i], lexical[0][i], lexical[1][i], k
+                        queries[i],
+                        qvecs[i],
+                        dense[0][i],
+                        dense[1][i],
+                        lexical[0][i],
+                        lexical[1][i],
+                        k,
+                        lex_scores[i],
                     )
                 )
         return out
@@ -541,6 +556,7 @@ class SearchIndex:
         ls: np.ndarray,
         ll: np.ndarray,
         k: int,
+        lex_scores: np.ndarray,
     ) -> list[Hit]:
         dense_run = {
             self._id[lab]: float(s) for s, lab in zip(ds.tolist(), dl.tolist(), strict=True) if lab >= 0
@@ -548,23 +564,22 @@ class SearchIndex:
         lex_run = {
             self._id[lab]: float(s) for s, lab in zip(ls.tolist(), ll.tolist(), strict=True) if lab >= 0
         }
-        fused = dict(fuse_runs(dense_run, lex_run, self.fusion))
-        cands = list(fused)
-        labels = np.array([self._label[c] for c in cands], dtype=np.int64)
+        top = fuse_runs(dense_run, lex_run, self.fusion)[:k]  # best first, ties by id
+        labels = np.array([self._label[rid] for rid, _ in top], dtype=np.int64)
         assert self._vectors is not None
+        # exact component scores of the returned hits, also where a hit came from one list only
         dscore = self._vectors.reconstruct(labels) @ qvec if len(labels) else np.zeros(0, np.float32)
-        lscore = self._lexical.scores_for(query, labels)
-        order = sorted(range(len(cands)), key=lambda j: (-fused[cands[j]], -float(dscore[j]), cands[j]))[:k]
+        lscore = self._lexical.scores_for(query, labels, lex_scores)
         return [
             Hit(
-                id=cands[j],
-                score=float(fused[cands[j]]),
-                rank=r,
-                record=dict(self._records[cands[j]]),
+                id=rid,
+                score=float(fs),
+                rank=j + 1,
+                record=dict(self._records[rid]),
                 dense_score=float(dscore[j]),
                 lexical_score=float(lscore[j]),
             )
-            for r, j in enumerate(order, 1)
+            for j, (rid, fs) in enumerate(top)
         ]
 
     # -- persistence ----------------------------------------------------------------------------------
