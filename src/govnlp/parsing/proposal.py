@@ -92,7 +92,7 @@ def _enumerated(norm: str, orig: str) -> list[tuple[str, str]]:
         if len(seq) >= 2 and (not best or seq[0][0] < best[0][0]):
             best = seq
     out = []
-    for k, (s, e, tok, _v) in enumerate(best):
+    for k, (s, e, _tok, _v) in enumerate(best):
         end = best[k + 1][0] if k + 1 < len(best) else len(norm)
         body = orig[e:end]
         # the last item ends at the first paragraph break

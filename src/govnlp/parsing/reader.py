@@ -120,18 +120,18 @@ _PDF_LINE_START = re.compile(
 
 
 def _reflow(text: str) -> str:
-    """Join lines a PDF wrapped in mid-sentence."""
+    """Join lines a PDF wrapped at the right margin (a line about as long as the longest) in mid-sentence."""
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    if not lines:
+        return ""
+    widths = sorted(len(ln) for ln in lines)
+    width = widths[max(0, int(len(widths) * 0.9) - 1)]
     out: list[str] = []
-    for line in text.split("\n"):
-        line = line.strip()
-        if not line:
-            continue
-        if (
-            out
-            and len(out[-1]) >= 15
-            and not _PDF_LINE_END.search(out[-1])
-            and not _PDF_LINE_START.match(line)
-        ):
+    last_len = 0
+    for line in lines:
+        wrapped = last_len >= max(15, 0.8 * width)
+        last_len = len(line)
+        if out and wrapped and not _PDF_LINE_END.search(out[-1]) and not _PDF_LINE_START.match(line):
             out[-1] += line
         else:
             out.append(line)

@@ -120,6 +120,8 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
     contact_lines = [ntexts[i] for i, p in enumerate(paras) if p.role == "contact"]
     contact = H.find_contact(contact_lines) if contact_lines else None
     replying_agency = H.find_replying_agency(closing_lines, title, meta, contact)
+    if lead and re.fullmatch(r"(?:我|本)(?:局|委|厅|办|单位|部门|院|中心)", lead):
+        lead = replying_agency
     docnum_texts = [meta.get(k, "") for k in ("文号", "发文字号", "字号")] + header_lines + closing_lines
     document_number = H.find_document_number([t for t in docnum_texts if t])
     date = H.find_date(closing_lines, meta, header_lines)

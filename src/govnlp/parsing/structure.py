@@ -6,6 +6,7 @@ returned texts are cut from the original.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -36,10 +37,10 @@ def cn_to_int(s: str) -> int | None:
     """
     if not s:
         return None
-    if s.isdigit():
-        return int(s)
     if len(s) == 1 and s in _CIRCLED:
         return _CIRCLED.index(s) + 1
+    if s.isascii() and s.isdigit():
+        return int(s)
     total, cur = 0, 0
     for ch in s:
         if ch in _CN_DIGIT:
@@ -108,7 +109,7 @@ def _split_line(norm: str, start: int, end: int) -> list[tuple[int, int]]:
             cuts.add(m.end())
     ordered = sorted(cuts)
     spans = []
-    for a, b in zip(ordered, ordered[1:]):
+    for a, b in itertools.pairwise(ordered):
         s, e = start + a, start + b
         while s < e and norm[s].isspace():
             s += 1
@@ -196,11 +197,7 @@ def _is_closing(text: str) -> bool:
         return True
     if len(text) <= 60 and SIGNATURE_RE.match(text) and "：" not in text:
         return True
-    if len(text) <= 30 and re.match(
-        r"^[（(]?(?:此件|此文件|本件)?(?:公开发布|主动公开|不予公开|依申请公开)", text
-    ):
-        return True
-    return False
+    return bool(len(text) <= 30 and re.match(r"^[（(]?(?:此件|此文件|本件)?(?:公开发布|主动公开|不予公开|依申请公开)", text))
 
 
 def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int, int]:
@@ -253,8 +250,6 @@ def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int, int]:
                 body_start += 1
             else:
                 break
-        if body_start == n:
-            body_start = min(1, n)
     # closing zone from the end; trailing appendix (附：…) and up to 3 short stray lines are skipped
     close_start = n
     for j in range(max(body_start, n - 12), n):
@@ -413,10 +408,7 @@ def find_measures(norm: str, paras: list[Para], block: Block) -> list[MeasureSpa
     for k, (pos, pi, ordinal, _value, at_start) in enumerate(best):
         if k + 1 < len(best):
             nxt_pos, nxt_pi = best[k + 1][0], best[k + 1][1]
-            if not at_start and nxt_pi != pi:
-                end = paras[pi].end
-            else:
-                end = nxt_pos
+            end = paras[pi].end if not at_start and nxt_pi != pi else nxt_pos
             last_pi = nxt_pi if end == nxt_pos else pi
         else:
             if at_start:
