@@ -30,7 +30,11 @@ def test_suggestion_reply(fixtures_dir: Path) -> None:
     assert d.date == "2023-06-18"  # Chinese numerals
     assert d.replying_agency == "青山县交通运输局"
     assert d.contact is not None and d.contact.name == "张明" and d.contact.phone == "0571-85012345"
-    assert [m.ordinal for m in d.measures] == ["1.", "2.", "3."] or [m.ordinal for m in d.measures] == ["1", "2", "3"]
+    assert [m.ordinal for m in d.measures] == ["1.", "2.", "3."] or [m.ordinal for m in d.measures] == [
+        "1",
+        "2",
+        "3",
+    ]
     assert d.measures[0].title == "加快推进项目建设"
     assert {(f.value, f.unit) for f in d.measures[0].figures} == {(86.5, "公里"), (3200.0, "万元")}
     roles = [p.role for p in d.paragraphs]
@@ -67,7 +71,9 @@ def test_web_page_debris(fixtures_dir: Path) -> None:
 
 def test_traditional_parses_like_simplified(fixtures_dir: Path) -> None:
     d = _doc(fixtures_dir, "traditional.txt")
-    assert d.title == "岭南市文化广电旅游体育局关于对市政协七届四次会议第56号提案的答复"  # pinyin residue gone
+    assert (
+        d.title == "岭南市文化广电旅游体育局关于对市政协七届四次会议第56号提案的答复"
+    )  # pinyin residue gone
     assert d.kind == "提案答复" and d.assembly == "市政协" and d.session == "七届四次"
     assert d.handling_class == "C"
     assert d.document_number == "岭文旅提复〔2019〕12号"
@@ -151,7 +157,9 @@ def test_dates(text: str, expected: str | None) -> None:
     ],
 )
 def test_document_number_brackets(text: str, doc_number: str) -> None:
-    d = parse_reply(f"某局关于第5号提案的答复\n{text}\n王某委员：\n您的提案收悉，现答复如下：\n一是加强管理。")
+    d = parse_reply(
+        f"某局关于第5号提案的答复\n{text}\n王某委员：\n您的提案收悉，现答复如下：\n一是加强管理。"
+    )
     assert d.document_number == doc_number
 
 
@@ -160,7 +168,9 @@ def test_small_helpers() -> None:
     assert problem_text("针对“企业信用监管缺少柔性化”的问题") == "企业信用监管缺少柔性化"
     assert problem_text("关于建议中反映的问题") is None
     assert find_session(matching_form("县第十六届人民代表大会第四次会议")) == "第十六届第四次"
-    figs = find_figures("2024年7月11日，〔2024〕22号，第14号，减少55.2%", "2024年7月11日，〔2024〕22号，第14号，减少55.2%")
+    figs = find_figures(
+        "2024年7月11日，〔2024〕22号，第14号，减少55.2%", "2024年7月11日，〔2024〕22号，第14号，减少55.2%"
+    )
     assert [(f.value, f.unit) for _, f in figs] == [(55.2, "%")]
     c = clean_text("内容_x000D_第二行\u00a0有NBSP\n关(guān)于")
     assert c.lines == ["内容", "第二行 有NBSP", "关于"]
@@ -272,4 +282,13 @@ def test_round_trip_every_fixture(fixtures_dir: Path) -> None:
         d = parse_reply(f)
         data = json.loads(json.dumps(d.to_dict(), ensure_ascii=False))
         assert ReplyDocument.from_dict(data) == d
-        assert set(data) >= {"title", "kind", "sections", "problems", "measures", "figures", "paragraphs", "contact"}
+        assert set(data) >= {
+            "title",
+            "kind",
+            "sections",
+            "problems",
+            "measures",
+            "figures",
+            "paragraphs",
+            "contact",
+        }

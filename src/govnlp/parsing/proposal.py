@@ -25,14 +25,6 @@ _ENUM_RE = re.compile(
     rf"[{CN_NUM}]{{1,2}}是|[{CN_NUM}]{{1,2}}、|（[{CN_NUM}]{{1,2}}）|\d{{1,2}}[.、](?![\d%])|（\d{{1,2}}）|[①-⑳]|第[{CN_NUM}]{{1,2}}[，、：]"
     rf")"
 )
-_SUGGEST_HEAD_RE = re.compile(
-    r"(?:^|[\n。；])\s*(?:[一二三四五六七八九十]{1,2}、|（[一二三四五六七八九十]{1,2}）|\d[.、])?\s*"
-    r"(?:具体)?(?:几点|相关|对策|主要|工作|意见)?(?:建议|对策|措施|意见建议|解决办法|办法|对策建议)(?:如下|及措施|与对策|和对策)?\s*[：:]"
-)
-_PROBLEM_HEAD_RE = re.compile(
-    r"(?:^|[\n。；])\s*(?:[一二三四五六七八九十]{1,2}、|（[一二三四五六七八九十]{1,2}）|\d[.、])?\s*"
-    r"(?:存在的?|主要|当前|目前的?|现存)?(?:问题|不足|困难|现状|原因|情况分析|存在问题|问题及原因|基本情况)(?:如下|分析)?\s*[：:]?\s*(?=\n|$|[^\n]{0,3}$)?"
-)
 _CAUSE_RE = re.compile(r"(?:案\s*由|事\s*由|主\s*题|标\s*题|题\s*目)\s*[：:]\s*([^\n]{2,200})")
 _SUGGEST_WORDS = re.compile(
     r"建议|应当|应该|需要|亟需|希望|请求|恳请|要求|呼吁|加快|加强|加大|推进|推动|完善|建立|健全|出台|设立|增设|提高|落实|鼓励|支持|尽快|优化|规范"
@@ -160,45 +152,29 @@ def parse_proposal(text: str) -> ProposalDocument:
         cause = orig[m.start(1) : m.end(1)].strip()
         if title is None and len(cause) <= 60:
             title = cause
-    # split the text into a problem part and a suggestion part
-    sm = _SUGGEST_HEAD_RE.search(norm)
-    if sm is None:
-        sm2 = re.search(
-            r"(?:为此|因此|特此|对此|据此|综上)?[，,]?\s*(?:特|现)?(?:提出|提|建议如下|如下建议)[^。\n]{0,10}建议[：:]|建议[：:]|建议如下[：:]?",
-            norm,
-        )
-        sm = sm2
-    split_at = sm.end() if sm else None
     body_start = len(lines[0]) + 1 if title and title == lines[0].strip() else 0
     seen: set[str] = set()
     problems: list[ProposalItem] = []
     suggestions: list[ProposalItem] = []
-    if split_at is not None:
-        prob_norm, prob_orig = norm[body_start : sm.start()], orig[body_start : sm.start()]  # type: ignore[union-attr]
-        sug_norm, sug_orig = norm[split_at:], orig[split_at:]
-        sug_pairs = _enumerated(sug_norm, sug_orig)
-        if not sug_pairs:
-            sug_pairs = [(None, s) for s in _sentences(sug_orig)]
-        prob_pairs = _enumerated(prob_norm, prob_orig)
-        if not prob_pairs:
-            prob_pairs = [(None, s) for s in _sentences(prob_orig) if _PROBLEM_WORDS.search(matching_form(s))]
-        problems = _items("p", prob_pairs, seen)
-        suggestions = _items("s", sug_pairs, seen)
-    else:
-        pairs = _enumerated(norm[body_start:], orig[body_start:])
-        if pairs:
-            for ordinal, body in pairs:
-                target = suggestions if _SUGGEST_WORDS.search(matching_form(body[:40])) else problems
-                target.extend(_items("s" if target is suggestions else "p", [(ordinal, body)], seen))
-        else:
-            for s in _sentences(orig[body_start:]):
-                ns = matching_form(s)
-                if _SUGGEST_WORDS.search(ns) and re.search(
-                    r"建议|希望|请求|恳请|要求|呼吁|应|尽快|能否|是否可以", ns
+    for kind, seg_norm, seg_orig in _segments(norm[body_start:], orig[body_start:]):
+        pairs = _enumerated(seg_norm, seg_orig) or [(None, x) for x in _sentences(seg_orig)]
+        for ordinal, body in pairs:
+            nb = matching_form(body)
+            if kind == "auto":
+                if _SUGGEST_WORDS.search(nb) and re.search(
+                    r"建议|希望|请求|恳请|要求|呼吁|应|尽快|能否|是否可以|加强|加快|加大", nb
                 ):
-                    suggestions.extend(_items("s", [(None, s)], seen))
-                elif _PROBLEM_WORDS.search(ns):
-                    problems.extend(_items("p", [(None, s)], seen))
+                    k = "suggestion"
+                elif _PROBLEM_WORDS.search(nb):
+                    k = "problem"
+                else:
+                    continue
+            elif kind == "cause":
+                continue
+            else:
+                k = kind
+            target = suggestions if k == "suggestion" else problems
+            target.extend(_items(k[0], [(ordinal, body)], seen))
     if cause is None and problems == [] and suggestions == [] and orig.strip():
         cause = _short(orig[body_start:] or orig)
     return ProposalDocument(
@@ -209,6 +185,56 @@ def parse_proposal(text: str) -> ProposalDocument:
         suggestions=tuple(suggestions),
         text=orig,
     )
+
+
+_HEAD_STRIP_RE = re.compile(rf"^(?:[{CN_NUM}]{{1,2}}、|（[{CN_NUM}]{{1,2}}）|\d{{1,2}}[.、]|[【〔])\s*")
+_HEAD_PROBLEM_RE = re.compile(r"问题|现状|原因|不足|困难|情况|背景|分析")
+_HEAD_SUGGEST_RE = re.compile(r"建议|对策|措施|办法|意见|思路|举措|路径")
+_HEAD_CAUSE_RE = re.compile(r"^(?:案\s*由|标\s*题|题\s*目|提案人|领衔人|附议人|联系人|提出人)")
+_INLINE_SUGGEST_RE = re.compile(
+    r"(?:为此|因此|对此|据此|综上)?[，]?\s*(?:特|现)?(?:提出|提|建议如下|如下建议)[^。\n]{0,10}建议[：]|(?<![\u4e00-\u9fff])建议[：]|建议如下[：]?|(?<=[。！])建议(?=[\u4e00-\u9fff])"
+)
+
+
+def _segments(norm: str, orig: str) -> list[tuple[str, str, str]]:
+    """Cut the text into ``(kind, norm, orig)`` parts: problem, suggestion, cause or auto (no heading)."""
+    out: list[tuple[str, str, str]] = []
+    kind = "auto"
+    pos = 0
+    seg_start = 0
+    for line in norm.split("\n"):
+        end = pos + len(line)
+        head = _HEAD_STRIP_RE.sub("", line.strip()).rstrip("：:〕】 ")
+        new_kind = None
+        if _HEAD_CAUSE_RE.match(line.strip()):
+            new_kind = "cause"
+        elif 0 < len(head) <= 24 and "。" not in head:
+            if _HEAD_SUGGEST_RE.search(head):
+                new_kind = "suggestion"
+            elif _HEAD_PROBLEM_RE.search(head):
+                new_kind = "problem"
+        if new_kind is not None:
+            if pos > seg_start:
+                out.append((kind, norm[seg_start:pos], orig[seg_start:pos]))
+            kind = new_kind
+            # a labelled line "建议：加强…" keeps its content
+            colon = max(line.find("："), line.find(":"))
+            seg_start = pos + colon + 1 if new_kind != "cause" and 0 <= colon < len(line) - 1 else end
+            if new_kind == "cause":
+                out.append(("cause", norm[pos:end], orig[pos:end]))
+            pos = end + 1
+            continue
+        m = _INLINE_SUGGEST_RE.search(line)
+        if m and kind in ("auto", "problem"):
+            cut = pos + m.start()
+            if cut > seg_start:
+                out.append((kind if kind != "auto" else "auto", norm[seg_start:cut], orig[seg_start:cut]))
+            kind = "suggestion"
+            seg_start = pos + m.end()
+        pos = end + 1
+    if len(norm) > seg_start:
+        out.append((kind, norm[seg_start:], orig[seg_start:]))
+    return [(k, n, o) for k, n, o in out if n.strip()]
 
 
 def _sentences(text: str) -> list[str]:

@@ -197,7 +197,10 @@ def _is_closing(text: str) -> bool:
         return True
     if len(text) <= 60 and SIGNATURE_RE.match(text) and "：" not in text:
         return True
-    return bool(len(text) <= 30 and re.match(r"^[（(]?(?:此件|此文件|本件)?(?:公开发布|主动公开|不予公开|依申请公开)", text))
+    return bool(
+        len(text) <= 30
+        and re.match(r"^[（(]?(?:此件|此文件|本件)?(?:公开发布|主动公开|不予公开|依申请公开)", text)
+    )
 
 
 def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int, int]:
