@@ -135,6 +135,7 @@ class FinetuneMethod:
     def fit(self, features: list[str], y: np.ndarray, *, n_classes: int, multilabel: bool) -> FinetuneMethod:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         if self.max_len < 8:
             raise ConfigError(f"max_len must be >= 8, got {self.max_len}")
@@ -146,11 +147,19 @@ class FinetuneMethod:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.tokenizer_ = AutoTokenizer.from_pretrained(path)
-            self.model_ = AutoModelForSequenceClassification.from_pretrained(
-                path,
-                num_labels=n_classes,
-                problem_type="multi_label_classification" if multilabel else "single_label_classification",
-            )
+            # the new classification head is "missing from the checkpoint" by design: silence that report
+            verbosity = hf_logging.get_verbosity()
+            hf_logging.set_verbosity_error()
+            try:
+                self.model_ = AutoModelForSequenceClassification.from_pretrained(
+                    path,
+                    num_labels=n_classes,
+                    problem_type="multi_label_classification"
+                    if multilabel
+                    else "single_label_classification",
+                )
+            finally:
+                hf_logging.set_verbosity(verbosity)
             self._train(texts, y, train_idx, val_idx, n_classes=n_classes, multilabel=multilabel, seed=seed)
         self.n_classes_ = n_classes
         self.multilabel_ = multilabel
