@@ -33,7 +33,8 @@ def worker(corpora: Path, backend: str, n_matches: int) -> dict:
     import govnlp
     from govnlp.pipeline import Pipeline
 
-    rows = [json.loads(line) for line in open(corpora / "message_reply" / "dev.jsonl", encoding="utf-8")]
+    with open(corpora / "message_reply" / "dev.jsonl", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
     rss_start = _rss_mb()
     t0 = time.perf_counter()
     docs = [govnlp.parse_reply(r["reply"]) for r in rows if (r.get("reply") or "").strip()]
@@ -88,8 +89,19 @@ def main() -> None:
     results = []
     for backend in args.backends:
         proc = subprocess.run(
-            [sys.executable, __file__, "--corpora", str(corpora), "--worker", backend, "--matches", str(args.matches)],
-            capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                __file__,
+                "--corpora",
+                str(corpora),
+                "--worker",
+                backend,
+                "--matches",
+                str(args.matches),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             raise SystemExit(f"worker {backend} failed:\n{proc.stderr[-3000:]}")
@@ -113,7 +125,9 @@ def main() -> None:
         "results": results,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    Path(args.out).write_text(
+        json.dumps(out, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     print(f"wrote {args.out}")
 
 

@@ -89,14 +89,18 @@ def test_demo_pipeline_is_cached(tmp_path: Path) -> None:
     assert len(first.index) == len(second.index) > 0
 
 
-def test_cli_match_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_match_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("GOVNLP_CACHE", str(tmp_path / "cache"))
     assert main(["--quiet", "match", PROPOSAL, "--embedder", "hash", "--k", "2", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["items"] and all(len(i["hits"]) == 2 for i in out["items"])
 
 
-def test_cli_match_table_and_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_match_table_and_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("GOVNLP_CACHE", str(tmp_path / "cache"))
     assert main(["--quiet", "match", "建议缓解中心城区停车难", "--embedder", "hash", "--k", "2"]) == 0
     out = capsys.readouterr().out

@@ -17,7 +17,7 @@ from govnlp.documents import ReplyDocument
 from govnlp.errors import ConfigError, FormatError
 from govnlp.storage import read_jsonl
 
-__all__ = ["load_corpus", "save_corpus", "to_arrow_row", "from_arrow_row"]
+__all__ = ["from_arrow_row", "load_corpus", "save_corpus", "to_arrow_row"]
 
 _SUFFIXES = (".jsonl", ".parquet")
 

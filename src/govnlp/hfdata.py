@@ -123,7 +123,9 @@ def from_dataset(ds: datasets.Dataset, level: Level | None = None) -> list[Any]:
     if level == "document":
         missing = {"id", "text", "paragraphs"} - columns
         if missing:
-            raise ConfigError(f"a document-level dataset needs columns {sorted(missing)}; found {sorted(columns)}")
+            raise ConfigError(
+                f"a document-level dataset needs columns {sorted(missing)}; found {sorted(columns)}"
+            )
         return [from_arrow_row(row) for row in ds]
     if level == "measure":
         out = []

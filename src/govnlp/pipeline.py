@@ -175,7 +175,9 @@ def load_sources(
         elif path.is_file():
             items.append(path)
         else:
-            raise ParseError(f"{path} does not exist; expected a reply file ({', '.join(sorted(_READABLE))}) or a folder")
+            raise ParseError(
+                f"{path} does not exist; expected a reply file ({', '.join(sorted(_READABLE))}) or a folder"
+            )
     docs = []
     for item in progress(items, desc="parsing replies", unit="doc", show_progress_bar=show_progress_bar):
         docs.append(item if isinstance(item, ReplyDocument) else parse_reply(item))
@@ -225,7 +227,9 @@ class Pipeline:
         docs = load_sources(sources, show_progress_bar=show_progress_bar)
         if not docs:
             raise ConfigError("no replies to index: the sources held no .txt/.html/.docx/.pdf files")
-        index = SearchIndex.build(docs, embedder=embedder, show_progress_bar=show_progress_bar, **index_options)
+        index = SearchIndex.build(
+            docs, embedder=embedder, show_progress_bar=show_progress_bar, **index_options
+        )
         return cls(index, _resolve_classifier(classifier, index.embedder))
 
     def match(
@@ -269,7 +273,7 @@ class Pipeline:
             categories=doc_cats,
             items=tuple(
                 ItemMatch(query=it, hits=tuple(MeasureMatch.from_hit(h) for h in hits), categories=cats)
-                for it, hits, cats in zip(items, hit_lists, item_cats)
+                for it, hits, cats in zip(items, hit_lists, item_cats, strict=True)
             ),
         )
 
@@ -345,7 +349,10 @@ def _resolve_classifier(classifier: Any, embedder: Any) -> Any:
 
 
 def demo_pipeline(
-    embedder: Any = None, *, cache: str | os.PathLike[str] | None = None, show_progress_bar: bool | None = None
+    embedder: Any = None,
+    *,
+    cache: str | os.PathLike[str] | None = None,
+    show_progress_bar: bool | None = None,
 ) -> Pipeline:
     """The demo pipeline over the sample replies shipped with govnlp, built on first use and cached.
 

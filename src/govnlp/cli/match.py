@@ -8,6 +8,7 @@ import sys
 import textwrap
 from typing import Any
 
+from govnlp.cli.index import parse_filters
 from govnlp.errors import ConfigError
 
 
@@ -27,33 +28,16 @@ def register(sub: Any) -> None:
     p.add_argument("--index", help="a saved pipeline or search index folder (default: the demo index)")
     p.add_argument("--k", type=int, default=5, help="measures per problem (default 5)")
     p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
-    p.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
-                   help="metadata filter, repeatable: kind=提案答复, year>=2023, lead_agency=市住建局")
+    p.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="metadata filter, repeatable: kind=提案答复|建议答复, year>=2023, lead_agency=市住建局",
+    )
     p.add_argument("--embedder", help="embedder spec for the demo index (default: the default model)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=run)
-
-
-def parse_filters(specs: list[str]) -> dict[str, Any]:
-    """``key=value`` (equality; ``a|b`` for membership), ``key>=v`` / ``key<=v`` (ranges; numbers as int)."""
-    out: dict[str, Any] = {}
-    for spec in specs:
-        for op, name in ((">=", "gte"), ("<=", "lte")):
-            if op in spec:
-                key, value = spec.split(op, 1)
-                out.setdefault(key.strip(), {})[name] = _scalar(value.strip())
-                break
-        else:
-            if "=" not in spec:
-                raise ConfigError(f"--filter expects KEY=VALUE, KEY>=VALUE or KEY<=VALUE, got {spec!r}")
-            key, value = spec.split("=", 1)
-            values = [_scalar(v) for v in value.split("|")]
-            out[key.strip()] = values if len(values) > 1 else values[0]
-    return out
-
-
-def _scalar(value: str) -> Any:
-    return int(value) if value.lstrip("-").isdigit() else value
 
 
 def _read_text(args: argparse.Namespace) -> str:
@@ -62,7 +46,9 @@ def _read_text(args: argparse.Namespace) -> str:
             return fh.read()
     if args.text in (None, "-"):
         if sys.stdin.isatty():
-            raise ConfigError('give the proposal text: govnlp match "建议…", --file FILE, or pipe it to stdin')
+            raise ConfigError(
+                'give the proposal text: govnlp match "建议…", --file FILE, or pipe it to stdin'
+            )
         return sys.stdin.read()
     return str(args.text)
 
@@ -100,7 +86,14 @@ def print_result(result: Any) -> None:
         for h in item.hits:
             print(f"  {h.rank}. ({h.score:.3f}) {_short(h.text, 90)}")
             source = " · ".join(
-                x for x in (h.reply_title, h.agency, h.date, h.section_heading and f"{h.section}、{h.section_heading}") if x
+                x
+                for x in (
+                    h.reply_title,
+                    h.agency,
+                    h.date,
+                    h.section_heading and f"{h.section}、{h.section_heading}",
+                )
+                if x
             )
             print(textwrap.indent(_short(f"来源：{source}", 110), "     "))
             if h.problem and h.unit == "measure":
