@@ -34,6 +34,7 @@ __all__ = [
     "MeasureMatch",
     "Pipeline",
     "demo_pipeline",
+    "format_result",
     "load_sources",
     "sample_paths",
 ]
@@ -376,3 +377,32 @@ def demo_pipeline(
     pipe = Pipeline.build(sample_paths(), embedder=emb, show_progress_bar=show_progress_bar)
     pipe.save(folder)
     return pipe
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_result(result: MatchResult) -> str:
+    """A plain-text report of a match: per problem, the similar past measures with source and figures."""
+    lines: list[str] = []
+    cats = "、".join(f"{c.label} {c.score:.2f}" for c in result.categories) or "—"
+    lines.append(f"提案：{result.proposal.title or _short(result.proposal.text, 40)}")
+    lines.append(f"类别：{cats}")
+    for i, item in enumerate(result.items, 1):
+        icats = "、".join(c.label for c in item.categories)
+        lines.append("")
+        lines.append(f"[{i}] {item.query.text}" + (f"   〔{icats}〕" if icats else ""))
+        if not item.hits:
+            lines.append("    (no similar past measures)")
+        for h in item.hits:
+            lines.append(f"  {h.rank}. ({h.score:.3f}) {_short(h.text, 90)}")
+            where = h.section_heading and f"{h.section}、{h.section_heading}"
+            source = " · ".join(x for x in (h.reply_title, h.agency, h.date, where) if x)
+            lines.append("     " + _short(f"来源：{source}", 110))
+            if h.problem and h.unit == "measure":
+                lines.append(f"     针对：{_short(h.problem, 60)}")
+            if h.figures:
+                lines.append("     数据：" + "；".join(_short(f.get("text", ""), 30) for f in h.figures[:4]))
+    return "\n".join(lines)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import textwrap
 from typing import Any
 
 from govnlp.cli.index import parse_filters
@@ -54,7 +53,7 @@ def _read_text(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from govnlp.pipeline import Pipeline, demo_pipeline
+    from govnlp.pipeline import Pipeline, demo_pipeline, format_result
 
     text = _read_text(args)
     show = not args.quiet
@@ -63,40 +62,5 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return 0
-    print_result(result)
+    print(format_result(result))
     return 0
-
-
-def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def print_result(result: Any) -> None:
-    cats = "、".join(f"{c.label} {c.score:.2f}" for c in result.categories) or "—"
-    title = result.proposal.title or _short(result.proposal.text, 40)
-    print(f"提案：{title}")
-    print(f"类别：{cats}")
-    for i, item in enumerate(result.items, 1):
-        icats = "、".join(c.label for c in item.categories)
-        print()
-        print(f"[{i}] {item.query.text}" + (f"   〔{icats}〕" if icats else ""))
-        if not item.hits:
-            print("    (no similar past measures)")
-        for h in item.hits:
-            print(f"  {h.rank}. ({h.score:.3f}) {_short(h.text, 90)}")
-            source = " · ".join(
-                x
-                for x in (
-                    h.reply_title,
-                    h.agency,
-                    h.date,
-                    h.section_heading and f"{h.section}、{h.section_heading}",
-                )
-                if x
-            )
-            print(textwrap.indent(_short(f"来源：{source}", 110), "     "))
-            if h.problem and h.unit == "measure":
-                print(f"     针对：{_short(h.problem, 60)}")
-            if h.figures:
-                print("     数据：" + "；".join(_short(f.get("text", ""), 30) for f in h.figures[:4]))
