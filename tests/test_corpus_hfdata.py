@@ -57,6 +57,8 @@ def test_measure_level_dataset_carries_document_metadata(docs: list[ReplyDocumen
     assert first["doc_id"] == seed.id
     assert first["lead_agency"] == seed.lead_agency
     assert first["ordinal"] == seed.measures[0].ordinal
+    assert first["title"] == seed.title
+    assert first["measure_title"] == seed.measures[0].title
     records = from_dataset(ds)
     assert records[0]["figures"] == [f.to_dict() for f in seed.measures[0].figures]
     assert {r["id"] for r in records} == {m.id for d in docs for m in d.measures}

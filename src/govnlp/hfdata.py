@@ -3,8 +3,9 @@
 Levels:
     - ``"document"``: one row per reply, the interchange form of :meth:`ReplyDocument.to_dict` (``meta``
       as a JSON string); :func:`from_dataset` gives back equal ``ReplyDocument`` objects.
-    - ``"measure"``: one row per measure, with its document's metadata (``doc_id``, ``title``, ``kind``,
-      agencies, ``date``…) and its place (``section``, ``problem``, ``ordinal``).
+    - ``"measure"``: one row per measure, with its document's metadata (``doc_id``, ``title`` of the reply,
+      ``kind``, agencies, ``date``…), its place (``section``, ``problem``, ``ordinal``), its lead clause
+      (``measure_title``), ``text`` and ``figures``.
     - ``"paragraph"``: one row per body paragraph, with the same metadata and its ``role``.
 
 Measure and paragraph rows come back from :func:`from_dataset` as plain dict records, the form
@@ -63,6 +64,8 @@ def document_rows(doc: ReplyDocument, level: Level) -> list[dict[str, Any]]:
         rows = []
         for m in doc.measures:
             row = {**meta, **m.to_dict()}
+            row["title"] = doc.title  # the reply's title; the measure's lead clause is measure_title
+            row["measure_title"] = m.title
             row["figures"] = json.dumps(row["figures"], ensure_ascii=False)
             rows.append(row)
         return rows
