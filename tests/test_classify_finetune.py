@@ -69,7 +69,8 @@ def tiny_bert(tmp_path_factory, fixtures_dir: Path) -> Path:
 def test_finetune_trains_calibrates_and_round_trips(tiny_bert, fixtures_dir, tmp_path) -> None:
     texts, labels = _texts(fixtures_dir)
     params = {"model_path": str(tiny_bert), "epochs": 8, "batch_size": 8, "max_len": 48,
-              "learning_rate": 5e-3, "validation_size": 0.25, "evals_per_epoch": 1}  # fmt: skip
+              "learning_rate": 5e-3, "validation_size": 0.25, "evals_per_epoch": 1,
+              "freeze_embeddings": False}  # fmt: skip
     clf = TextClassifier("finetune", method_params=params, random_state=0, show_progress_bar=False)
     rng_before = torch.random.get_rng_state()
     assert clf.fit(texts, labels) is clf
@@ -104,6 +105,16 @@ def test_finetune_multilabel_max_steps(tiny_bert, fixtures_dir) -> None:
         texts, multi
     )
     assert clf.members_[0].steps_ == 2
+    # the word-embedding table is frozen by default: unchanged after training
+    from transformers import BertModel
+
+    base = BertModel.from_pretrained(tiny_bert).get_input_embeddings().weight
+    tuned = clf.members_[0].model_.get_input_embeddings().weight
+    assert torch.equal(base, tuned)
+    assert not torch.equal(
+        BertModel.from_pretrained(tiny_bert).encoder.layer[0].output.dense.weight,
+        clf.members_[0].model_.bert.encoder.layer[0].output.dense.weight,
+    )
     assert clf.multilabel_ and clf.thresholds_.shape == (4,)
     assert all(isinstance(p, tuple) for p in clf.predict(texts[:5]))
 
