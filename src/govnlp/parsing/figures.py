@@ -95,12 +95,20 @@ _UNITS = (
     "班",
 )
 _UNIT_ALT = "|".join(sorted({re.escape(u) for u in _UNITS}, key=len, reverse=True))
+_NUMBER_RE = re.compile(r"\d+(?:，\d{3}(?!\d))*(?:\.\d+)?")
+_AFTER_RE = re.compile(rf"\s*(余|多)?\s*(万|亿|千|百)?\s*({_UNIT_ALT})?")
+_WITH_UNIT_RE = re.compile(
+    rf"(\d+(?:，\d{{3}}(?!\d))*(?:\.\d+)?)\s*(余|多)?\s*(?:(万|亿|千|百)\s*({_UNIT_ALT})?|({_UNIT_ALT}))"
+)
+_UNIT_FIRST = set("余多万亿千百 ") | {u[0] for u in _UNITS}
 #: number (with thousands separators or decimals), optional 余/多, optional 万/亿, unit
 FIGURE_RE = re.compile(
     rf"(?<![\d.〔])(\d{{1,3}}(?:，\d{{3}})+(?!\d)|\d+(?:\.\d+)?)\s*(余|多)?\s*(万|亿|千|百)?\s*({_UNIT_ALT})?"
 )
 _CLAUSE_START = set('，。；：、！？,;:（）()《》“”"\n ')
 _MAX_CONTEXT = 24
+# the run of non-delimiters that ends at the figure (searched in a short window before it)
+_CTX_RE = re.compile("[^" + re.escape("".join(sorted(_CLAUSE_START))) + "]*$")
 
 
 def find_figures(norm: str, orig: str, offset: int = 0) -> list[tuple[int, Figure]]:
@@ -121,11 +129,12 @@ def find_figures(norm: str, orig: str, offset: int = 0) -> list[tuple[int, Figur
     """
     out: list[tuple[int, Figure]] = []
     n = len(norm)
-    for m in FIGURE_RE.finditer(norm):
-        number, _approx, mult, unit = m.group(1), m.group(2), m.group(3), m.group(4)
-        if not unit and not mult:
+    for m in _WITH_UNIT_RE.finditer(norm):
+        start = m.start()
+        if start > 0 and norm[start - 1] in ".〔":
             continue
-        start, end = m.start(1), m.end()
+        number, mult, unit = m.group(1), m.group(3), m.group(4) or m.group(5)
+        end = m.end()
         before = norm[start - 1] if start > 0 else ""
         after = norm[end] if end < n else ""
         if before == "第" or (before.isalpha() and before.isascii()):
@@ -148,9 +157,8 @@ def find_figures(norm: str, orig: str, offset: int = 0) -> list[tuple[int, Figur
             continue
         unit_text = (mult or "") + (unit or "")
         # the clause around the figure: back to the previous delimiter
-        s = start
-        while s > 0 and norm[s - 1] not in _CLAUSE_START and start - s < _MAX_CONTEXT:
-            s -= 1
+        w0 = max(0, start - _MAX_CONTEXT)
+        s = _CTX_RE.search(norm, w0, start).start()  # type: ignore[union-attr]
         text = orig[s:end].strip()
         out.append((offset + start, Figure(value=value, unit=unit_text, text=text)))
     return out

@@ -25,15 +25,18 @@ _SPACE_TABLE = {
 }
 _SPACE_TABLE.update({ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad"})
 
+_ODD_SPACE_RE = re.compile("[" + "".join(chr(k) for k in _SPACE_TABLE) + "]")
 _TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,300})?/?>")
 _ENTITY_RE = re.compile(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,5}|[a-zA-Z]{2,8});")
 _TONE = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 _PINYIN_RE = re.compile(rf"(?<=[\u4e00-\u9fff])\((?=[a-zü]*[{_TONE}])[a-zü{_TONE}]{{1,7}}\)")
-_PIPES_RE = re.compile(r"[ ]*\|[| ]*")
+_PINYIN_HINT_RE = re.compile(rf"\((?=[a-zü]*[{_TONE}])")
+_PIPES_RE = re.compile(r"\|[| ]*")
 _SPACES_RE = re.compile(r"[ ]{2,}")
 # a footnote number glued between a sentence end and the next sentence: "更安全。135市经信局"
+_FOOTNOTE_HINT_RE = re.compile(r"[。！？；]\d")
 _FOOTNOTE_RE = re.compile(
-    r"(?<=[。！？；])\d{1,3}(?=[\u4e00-\u9fff])"
+    r"([。！？；])\d{1,3}(?=[\u4e00-\u9fff])"
     r"(?![年月日号个项件次人名家户万亿元千百十条处所座台辆期批类种位届季度天小时分秒米公里亩吨倍岁家余多％%])"
 )
 
@@ -211,14 +214,36 @@ def _tables() -> tuple[dict[int, str], dict[int, str]]:
     return ts, match
 
 
+@lru_cache(maxsize=1)
+def _fast() -> tuple[re.Pattern[str], list[str], list[tuple[str, str]]]:
+    ts, match = _tables()
+    trad = "".join(chr(k) for k in ts if k < 0x10000)
+    trad_re = re.compile("[" + re.escape(trad) + "]")
+    table = [chr(i) for i in range(0x10000)]
+    for k, v in match.items():
+        if k < 0x10000:
+            table[k] = v
+    pairs = [(chr(k), v) for k, v in match.items() if k not in ts]
+    return trad_re, table, pairs
+
+
 def matching_form(text: str) -> str:
     """Map ``text`` to the form patterns run on; same length as ``text`` (offsets carry over).
+
+    Traditional characters are mapped only when the text has any (a fast check), so simplified text pays
+    only for the punctuation and full-width mapping.
 
     Example:
         >>> matching_form("關於第72號提案(A類)")
         '关于第72号提案（A类）'
     """
-    return text.translate(_tables()[1])
+    trad_re, table, pairs = _fast()
+    if trad_re.search(text):
+        return text.translate(table)
+    for a, b in pairs:
+        if a in text:
+            text = text.replace(a, b)
+    return text
 
 
 def to_simplified(text: str) -> str:
@@ -234,12 +259,20 @@ def to_simplified(text: str) -> str:
 class CleanText:
     """The cleaned lines of a document: content lines, page metadata and what was dropped."""
 
-    __slots__ = ("dropped", "lines", "meta")
+    __slots__ = ("dropped", "lines", "meta", "norm_lines")
 
-    def __init__(self, lines: list[str], meta: dict[str, str], dropped: int) -> None:
+    def __init__(
+        self, lines: list[str], meta: dict[str, str], dropped: int, norm_lines: list[str] | None = None
+    ) -> None:
         self.lines = lines
         self.meta = meta
         self.dropped = dropped
+        self.norm_lines = norm_lines if norm_lines is not None else [matching_form(x) for x in lines]
+
+    @property
+    def norm(self) -> str:
+        """The matching form of :attr:`text` (same length)."""
+        return "\n".join(self.norm_lines)
 
     @property
     def text(self) -> str:
@@ -248,12 +281,13 @@ class CleanText:
 
 def _clean_chars(raw: str) -> str:
     text = raw.replace("_x000D_", "\n").replace("\r\n", "\n").replace("\r", "\n")
-    text = text.translate(_SPACE_TABLE)
+    if _ODD_SPACE_RE.search(text):
+        text = text.translate(_SPACE_TABLE)
     if "<" in text:
         text = _TAG_RE.sub(" ", text)
     if "&" in text:
         text = _ENTITY_RE.sub(lambda m: html.unescape(m.group(0)), text).translate(_SPACE_TABLE)
-    if "(" in text:
+    if "(" in text and _PINYIN_HINT_RE.search(text):
         text = _PINYIN_RE.sub("", text)
     return text
 
@@ -273,17 +307,21 @@ def clean_text(raw: str) -> CleanText:
         ['王某代表：']
     """
     text = _clean_chars(raw)
+    if "|" in text:
+        text = _PIPES_RE.sub(" ", text)
+    if "  " in text:
+        text = _SPACES_RE.sub(" ", text)
+    norm_all = matching_form(text)
     lines: list[str] = []
+    norm_lines: list[str] = []
     meta: dict[str, str] = {}
     dropped = 0
     pending_key: str | None = None
-    for line in text.split("\n"):
-        if "|" in line:
-            line = _PIPES_RE.sub(" ", line)
-        line = _SPACES_RE.sub(" ", line).strip()
+    for raw_line, raw_m in zip(text.split("\n"), norm_all.split("\n"), strict=True):
+        line = raw_line.strip()
         if not line:
             continue
-        m_line = matching_form(line)
+        m_line = raw_m.strip()
         if pending_key is not None:
             key = pending_key
             pending_key = None
@@ -295,9 +333,9 @@ def clean_text(raw: str) -> CleanText:
             ):
                 meta.setdefault(key, line)
                 continue
-        if _META_ONLY_RE.match(m_line):
-            key = _META_ONLY_RE.match(m_line).group(0).strip(" •·●-【】[]〔〕：:")  # type: ignore[union-attr]
-            pending_key = key
+        only = _META_ONLY_RE.match(m_line)
+        if only:
+            pending_key = only.group(0).strip(" •·●-【】[]〔〕：:")
             continue
         if _META_LINE_RE.match(m_line) and len(line) <= 300:
             for m in _META_PAIR_RE.finditer(m_line):
@@ -308,10 +346,14 @@ def clean_text(raw: str) -> CleanText:
         if _is_debris(line, m_line):
             dropped += 1
             continue
-        if "。" in m_line or "！" in m_line or "？" in m_line or "；" in m_line:
-            line = _FOOTNOTE_RE.sub("", line)
+        if _FOOTNOTE_HINT_RE.search(line):
+            spans = [(m.start() + 1, m.end()) for m in _FOOTNOTE_RE.finditer(m_line)]
+            for a, b in reversed(spans):
+                line = line[:a] + line[b:]
+                m_line = m_line[:a] + m_line[b:]
         lines.append(line)
-    return CleanText(lines, meta, dropped)
+        norm_lines.append(m_line)
+    return CleanText(lines, meta, dropped, norm_lines)
 
 
 _NO_CJK_JUNK_RE = re.compile(
@@ -321,6 +363,8 @@ _NO_CJK_JUNK_RE = re.compile(
 
 
 def _is_debris(line: str, m_line: str) -> bool:
+    if len(line) > 200:
+        return False
     if _NO_CJK_JUNK_RE.search(m_line) and not re.search(r"\d{7,}", m_line):
         return True
     if len(line) <= 40 and _DEBRIS_LINE_RE.match(m_line):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 from pathlib import Path
@@ -79,7 +80,7 @@ def parse_reply(source: str | Path) -> ReplyDocument:
 def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
     ct = clean_text(raw)
     text = ct.text
-    norm = matching_form(text)
+    norm = ct.norm
     doc_id = content_id(text, prefix="doc-")
     paras = [Para(s, e) for s, e in split_paragraphs(norm)]
     sal, ack, body_start, close_start = assign_roles(norm, paras)
@@ -214,10 +215,18 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
 
     # ---------------------------------------------------------------- figures and measures
     all_figs: list[tuple[int, Figure]] = []
-    for i in range(body_start, close_start):
-        p = paras[i]
-        if p.role in ("body", "problem", "section_heading"):
-            all_figs.extend(find_figures(ntexts[i], text[p.start : p.end], p.start))
+    if close_start > body_start:
+        b0, b1 = paras[body_start].start, paras[close_start - 1].end
+        all_figs = find_figures(norm[b0:b1], text[b0:b1], b0)
+        skip = [
+            (p.start, p.end)
+            for p in paras[body_start:close_start]
+            if p.role not in ("body", "problem", "section_heading")
+        ]
+        if skip:
+            all_figs = [(pos, f) for pos, f in all_figs if not any(a <= pos < b for a, b in skip)]
+    all_figs.sort(key=lambda x: x[0])
+    fig_pos = [pos for pos, _ in all_figs]
     measures: list[Measure] = []
     for blk in blocks:
         for ms in find_measures(norm, paras, blk):
@@ -226,7 +235,9 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
             tnorm = measure_title(mnorm, ms.ordinal)
             k = mnorm.find(tnorm) if tnorm else -1
             mtitle = mtext[k : k + len(tnorm)] if k >= 0 else tnorm
-            figs = tuple(f for pos, f in all_figs if ms.start <= pos < ms.end)
+            lo = bisect.bisect_left(fig_pos, ms.start)
+            hi = bisect.bisect_left(fig_pos, ms.end)
+            figs = tuple(f for _, f in all_figs[lo:hi])
             mid = content_id(doc_id, str(len(measures)), mtext, prefix="m-")
             measures.append(
                 Measure(

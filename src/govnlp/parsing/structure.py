@@ -7,6 +7,7 @@ returned texts are cut from the original.
 from __future__ import annotations
 
 import itertools
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -61,16 +62,38 @@ def cn_to_int(s: str) -> int | None:
 _ENUM_START = rf"(?:[{CN_NUM}]{{1,3}}[、，.]|（[{CN_NUM}]{{1,3}}）|[{CN_NUM}]{{1,3}}是|\d{{1,2}}[.、](?!\d)|（\d{{1,2}}）|[{_CIRCLED}])"
 _CLOSING_START = r"(?:联\s*系\s*人|联系电话|联系方式|联系单位|感谢|衷心感谢|再次感谢|谢谢|最后|此复|特此|抄\s*送|抄\s*报|附件|（此件|（此文件)"
 # whitespace inside a line that separates two paragraphs
-_WS_SPLIT_RE = re.compile(
-    rf"(?<=[。！？；：!?])\s+|\s+(?={_ENUM_START})|\s+(?={_CLOSING_START})|\s+(?=(?:19|20)\d{{2}}年\d{{1,2}}月\d{{1,2}}日)"
-)
-# cut points without whitespace
-_INLINE_SPLIT_RE = re.compile(
-    rf"(?<=如下：)(?=\S)|(?<=(?:您好|你好)[！：，!])(?=\S)"
-    rf"|(?<=[。：！；])(?=[{CN_NUM}]{{1,3}}、)"
-    rf"|(?<=[。！])(?=(?:感谢您|感谢你|谢谢|衷心感谢|再次感谢|此复|特此函复|特此答复|特此回复)\S)"
-    rf"|(?<=[。！）\S])(?=(?:19|20)\d{{2}}年\d{{1,2}}月\d{{1,2}}日\s*$)"
-)
+# what may follow a whitespace that separates two paragraphs (matched at the position after the space)
+_AFTER_WS_RE = re.compile(rf"{_ENUM_START}|{_CLOSING_START}|(?:19|20)\d{{2}}年\d{{1,2}}月\d{{1,2}}日")
+_SENT_END = set("。！？；：!?")
+_AFTER_WS_FIRST = set(CN_NUM + "0123456789（" + _CIRCLED + "联感衷再谢最此特抄附")
+_INLINE_L1_RE = re.compile(rf"[{CN_NUM}]{{1,3}}、")
+_TRAILING_DATE_RE = re.compile(r"(?:19|20)\d{2}年\d{1,2}月\d{1,2}日\s*$")
+
+
+def _space_runs(seg: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each run of spaces (lines hold no other whitespace after cleaning)."""
+    out = []
+    i = seg.find(" ")
+    n = len(seg)
+    while i >= 0:
+        j = i + 1
+        while j < n and seg[j] == " ":
+            j += 1
+        out.append((i, j))
+        i = seg.find(" ", j)
+    return out
+
+
+def _find_all(seg: str, token: str) -> list[int]:
+    out = []
+    i = seg.find(token)
+    while i >= 0:
+        out.append(i)
+        i = seg.find(token, i + 1)
+    return out
+
+
+_SPACE_RE = re.compile(r"\s+")
 _HEADING_START_RE = re.compile(rf"^(?:[{CN_NUM}]{{1,3}}、|（[{CN_NUM}]{{1,3}}）)")
 _HEAD_SENT_END_RE = re.compile(r"[。！？：]")
 
@@ -91,22 +114,67 @@ class Para:
 def _split_line(norm: str, start: int, end: int) -> list[tuple[int, int]]:
     seg = norm[start:end]
     cuts = {0, len(seg)}
-    for m in _WS_SPLIT_RE.finditer(seg):
-        # never split inside 《…》 or “…”
-        head = seg[: m.start()]
-        if head.count("《") > head.count("》") or head.count("“") > head.count("”"):
-            continue
-        cuts.add(m.start())
-        cuts.add(m.end())
-    for m in _INLINE_SPLIT_RE.finditer(seg):
-        cuts.add(m.start())
-    # a heading followed by its body after a space: "一、完善机制，增强合力 优化法治化…"
-    for m in re.finditer(r"\s+", seg):
-        prev_cut = max(c for c in cuts if c <= m.start())
-        piece = seg[prev_cut : m.start()]
-        if _HEADING_START_RE.match(piece) and len(piece) <= 45 and not _HEAD_SENT_END_RE.search(piece[:-1]):
+    spaces = _space_runs(seg)
+    depth_book = depth_quote = 0
+    last = 0
+    for m in spaces:
+        a, b = m
+        piece = seg[last:a]
+        last = a
+        depth_book += piece.count("《") - piece.count("》")
+        depth_quote += piece.count("“") - piece.count("”")
+        if depth_book > 0 or depth_quote > 0:
+            continue  # never split inside 《…》 or “…”
+        if (a > 0 and seg[a - 1] in _SENT_END) or (
+            b < len(seg) and seg[b] in _AFTER_WS_FIRST and _AFTER_WS_RE.match(seg, b)
+        ):
+            cuts.add(a)
+            cuts.add(b)
+    for tok in ("您好", "你好", "如下："):
+        for i in _find_all(seg, tok):
+            j = i + len(tok)
+            if tok != "如下：":
+                if j >= len(seg) or seg[j] not in "！：，":
+                    continue
+                j += 1
+            if j < len(seg) and not seg[j].isspace():
+                cuts.add(j)
+    for tok in ("感谢", "谢谢", "此复", "特此"):
+        for i in _find_all(seg, tok):
+            if tok == "感谢" and i >= 2 and seg[i - 2 : i] in ("衷心", "再次"):
+                i -= 2
+            elif tok == "感谢" and seg[i + 2 : i + 3] not in ("您", "你"):
+                continue
+            if tok == "特此" and seg[i + 2 : i + 4] not in ("函复", "答复", "回复"):
+                continue
+            if i > 0 and seg[i - 1] in "。！":
+                cuts.add(i)
+    if "、" in seg:
+        for m in _INLINE_L1_RE.finditer(seg):
+            i = m.start()
+            if i > 0 and seg[i - 1] in "。：！；":
+                cuts.add(i)
+    if "日" in seg[-3:]:
+        m = _TRAILING_DATE_RE.search(seg, max(0, len(seg) - 16))
+        if (
+            m
+            and m.start() > 0
+            and not seg[m.start() - 1].isspace()
+            and seg[m.start() - 1] not in "于至到在前后止（"
+        ):
             cuts.add(m.start())
-            cuts.add(m.end())
+    # a heading followed by its body after a space: "一、完善机制，增强合力 优化法治化…"
+    if spaces and ("、" in seg or "（" in seg):
+        ordered_cuts = sorted(cuts)
+        for sa, sb in spaces:
+            k = bisect.bisect_right(ordered_cuts, sa) - 1
+            prev_cut = ordered_cuts[k]
+            if sa - prev_cut > 45:
+                continue
+            piece = seg[prev_cut:sa]
+            if _HEADING_START_RE.match(piece) and not _HEAD_SENT_END_RE.search(piece[:-1]):
+                cuts.add(sa)
+                cuts.add(sb)
     ordered = sorted(cuts)
     spans = []
     for a, b in itertools.pairwise(ordered):
@@ -328,16 +396,17 @@ def problem_text(heading: str) -> str | None:
 
 # ---------------------------------------------------------------- measures
 
-_MEASURE_RES = {
-    "shi": re.compile(rf"(?:^|(?<=[。；：！？，\s]))([{CN_NUM}]{{1,3}})是"),
-    "paren_cn": re.compile(rf"^（([{CN_NUM}]{{1,3}})）"),
-    "dot": re.compile(r"(?:^|(?<=[。；：！？\s]))(\d{1,2})[.、](?![\d%])"),
-    "paren_num": re.compile(r"(?:^|(?<=[。；：！？，\s]))（(\d{1,2})）"),
-    "circle": re.compile(rf"(?:^|(?<=[。；：！？，\s]))([{_CIRCLED}])"),
-    "di": re.compile(rf"(?:^|(?<=[。；：！？\s]))(第[{CN_NUM}]{{1,3}})[，、：]"),
-    "cn_dun": re.compile(rf"^([{CN_NUM}]{{1,3}})[、]"),
+# (pattern, trigger substring or None, characters allowed right before the marker or None for "start only")
+_MEASURE_RES: dict[str, tuple[re.Pattern[str], str | None, str | None]] = {
+    "shi": (re.compile(rf"([{CN_NUM}]{{1,3}})是"), "是", "。；：！？，\n "),
+    "paren_cn": (re.compile(rf"（([{CN_NUM}]{{1,3}})）"), "（", None),
+    "dot": (re.compile(r"(\d{1,2})[.、](?![\d%])"), None, "。；：！？\n "),
+    "paren_num": (re.compile(r"（(\d{1,2})）"), "（", "。；：！？，\n "),
+    "circle": (re.compile(rf"([{_CIRCLED}])"), None, "。；：！？，\n "),
+    "di": (re.compile(rf"(第[{CN_NUM}]{{1,3}})[，、：]"), "第", "。；：！？\n "),
 }
-_MIN_LEN = {"shi": 1, "paren_cn": 1, "dot": 2, "paren_num": 2, "circle": 2, "di": 2, "cn_dun": 2}
+_MIN_LEN = {"shi": 1, "paren_cn": 1, "dot": 2, "paren_num": 2, "circle": 2, "di": 2}
+_HAS_CIRCLED_RE = re.compile(f"[{_CIRCLED}]")
 
 
 @dataclass
@@ -373,19 +442,26 @@ def find_measures(norm: str, paras: list[Para], block: Block) -> list[MeasureSpa
     for pi in block.paras:
         p = paras[pi]
         text = norm[p.start : p.end]
-        for style, rx in _MEASURE_RES.items():
-            if style in ("paren_cn", "cn_dun"):
-                m = rx.match(text)
-                ms = [m] if m else []
+        for style, (rx, trigger, before) in _MEASURE_RES.items():
+            if trigger is not None and trigger not in text:
+                continue
+            if style == "dot" and "." not in text and "、" not in text:
+                continue
+            if style == "circle" and not _HAS_CIRCLED_RE.search(text):
+                continue
+            if before is None:
+                m0 = rx.match(text)
+                ms = [m0] if m0 else []
             else:
-                ms = list(rx.finditer(text))
+                ms = [m for m in rx.finditer(text) if m.start() == 0 or text[m.start() - 1] in before]
             for m in ms:
+                if style == "shi" and m.start() > 0 and text[m.start() - 1] in CN_NUM:
+                    continue
                 value = _marker_value(style, m.group(1))
                 if value is None:
                     continue
-                ordinal_end = m.end()
                 found.setdefault(style, []).append(
-                    (p.start + m.start(), pi, text[m.start() : ordinal_end], value, m.start() == 0)
+                    (p.start + m.start(), pi, text[m.start() : m.end()], value, m.start() == 0)
                 )
     best: list[tuple[int, int, str, int, bool]] = []
     best_pos = None
