@@ -6,8 +6,8 @@ returned texts are cut from the original.
 
 from __future__ import annotations
 
-import itertools
 import bisect
+import itertools
 import re
 from dataclasses import dataclass, field
 
