@@ -297,7 +297,7 @@ def find_addressee(salutation: str | None) -> str | None:
         return None
     s = salutation.strip()
     s = re.split(r"(?<=[！!：:])", s, maxsplit=1)[0] if re.search(r"您好|你好", s) else s
-    s = re.sub(r"(?:您好|你好)[！!：:，,。]?$", "", s).strip()
+    s = re.sub(r"\s*(?:您好|你好)[！!：:，,。]?$", "", s).strip()
     m = _ADDRESSEE_RE.match(s)
     out = (m.group(1) if m else s).strip(" ：:，,！!")
     out = re.sub(r"^尊敬的", "", out).strip()

@@ -109,6 +109,8 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
         salutation,
         "\n".join(opening_lines[-3:]) if opening_lines else (ntexts[0][:200] if ntexts else ""),
     )
+    if kind == "其他" and title is None and salutation is None and re.search(r"您|你", norm[:300]):
+        kind = "留言答复"  # an untitled reply speaking to a person: a message reply
     assembly_src = "\n".join([title or "", head])
     assembly = H.find_assembly(assembly_src)
     session = H.find_session(assembly_src)

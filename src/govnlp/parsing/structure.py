@@ -63,11 +63,17 @@ _ENUM_START = rf"(?:[{CN_NUM}]{{1,3}}[、，.]|（[{CN_NUM}]{{1,3}}）|[{CN_NUM}
 _CLOSING_START = r"(?:联\s*系\s*人|联系电话|联系方式|联系单位|感谢|衷心感谢|再次感谢|谢谢|最后|此复|特此|抄\s*送|抄\s*报|附件|（此件|（此文件)"
 # whitespace inside a line that separates two paragraphs
 # what may follow a whitespace that separates two paragraphs (matched at the position after the space)
-_AFTER_WS_RE = re.compile(rf"{_ENUM_START}|{_CLOSING_START}|(?:19|20)\d{{2}}年\d{{1,2}}月\d{{1,2}}日")
+_AFTER_WS_RE = re.compile(
+    rf"{_ENUM_START}|{_CLOSING_START}|(?:19|20)\d{{2}}\s*年\d{{1,2}}月\d{{1,2}}日|[一二三四五六七八九〇零]{{4}}年[一二三四五六七八九十]{{1,3}}月"
+)
 _SENT_END = set("。！？；：!?")
 _AFTER_WS_FIRST = set(CN_NUM + "0123456789（" + _CIRCLED + "联感衷再谢最此特抄附")
 _INLINE_L1_RE = re.compile(rf"[{CN_NUM}]{{1,3}}、")
-_TRAILING_DATE_RE = re.compile(r"(?:19|20)\d{2}年\d{1,2}月\d{1,2}日\s*$")
+_TRAILING_DATE_RE = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
+_SALUTATION_PREFIX_RE = re.compile(
+    r"^(?:尊敬的)?(?:(?:网友|市民|群众|同志|先生|女士|UU\d+)[^：。！？，]{0,24}?|[^：。！？，]{1,30}?(?:网友|代表|委员|同志|先生|女士|[”\"]))："
+    r"|^(?:网友)?“(?:UU)?[^”。，]{1,30}”(?![：:，！\s]|您好|你好)"
+)
 
 
 def _space_runs(seg: str) -> list[tuple[int, int]]:
@@ -134,7 +140,7 @@ def _split_line(norm: str, start: int, end: int) -> list[tuple[int, int]]:
         for i in _find_all(seg, tok):
             j = i + len(tok)
             if tok != "如下：":
-                if j >= len(seg) or seg[j] not in "！：，":
+                if j >= len(seg) or seg[j] not in "！：，。":
                     continue
                 j += 1
             if j < len(seg) and not seg[j].isspace():
@@ -149,13 +155,16 @@ def _split_line(norm: str, start: int, end: int) -> list[tuple[int, int]]:
                 continue
             if i > 0 and seg[i - 1] in "。！":
                 cuts.add(i)
+    m0 = _SALUTATION_PREFIX_RE.match(seg)
+    if m0 and m0.end() < len(seg):
+        cuts.add(m0.end())
     if "、" in seg:
         for m in _INLINE_L1_RE.finditer(seg):
             i = m.start()
             if i > 0 and seg[i - 1] in "。：！；":
                 cuts.add(i)
     if "日" in seg[-3:]:
-        m = _TRAILING_DATE_RE.search(seg, max(0, len(seg) - 16))
+        m = _TRAILING_DATE_RE.search(seg, max(0, len(seg) - 20))
         if (
             m
             and m.start() > 0
@@ -224,10 +233,11 @@ def split_paragraphs(norm: str) -> list[tuple[int, int]]:
 
 _SALUTATION_RE = re.compile(
     r"^(?:尊敬的)?[^。！？，]{1,60}?(?:委员|代表|同志|先生|女士|网友|会|党|组|团|室|局|委|办|公司|[”\"]|们|等)?\s*(?:您好|你好)?[：！!，]\s*(?:您好|你好)?[！!：，]?$"
-    r"|^(?:尊敬的)?\S{0,40}?(?:您好|你好)[！!：，。]?"
+    r"|^(?:尊敬的)?[^。！？]{0,40}?(?:您好|你好)[！!：，。]?|^(?:网友)?“[^”]{1,30}”$"
 )
 _SALUTATION_STRONG_RE = re.compile(
-    r"(?:委员|代表|同志|先生|女士|网友|您好|你好|会|党派|团|局|委|厅|办|政府|办公室|中心|街道|办事处|公司|们)\s*[：！，]?$|^尊敬的|您好|你好"
+    r"(?:委员|代表|同志|先生|女士|网友|您好|你好|会|党派|团|局|委|厅|办|政府|办公室|中心|街道|办事处|公司|们|[”\"]|UU\d+)\s*[：！，]?$"
+    r"|^尊敬的|您好|你好|^网友"
 )
 _ACK_RE = re.compile(
     r"收悉|如下[：:]|现(?:就|将|把)?.{0,16}(?:答复|回复|函复|复函|说明|报告)|首先.{0,8}感谢|已转.{0,6}(?:我|本)"
