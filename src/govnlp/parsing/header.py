@@ -213,16 +213,18 @@ def find_proposal_number(title: str | None, head: str) -> str | None:
 
 
 _DOCNUM_RE = re.compile(
-    r"([\u4e00-\u9fffA-Za-z]{1,16}?)\s*〔\s*((?:19|20)\d{2})\s*〕\s*第?\s*([A-Za-z]?\d{1,5})\s*号"
+    r"([\u4e00-\u9fffA-Za-z]{1,16}?)\s*〔\s*((?:19|20)\d{2})\s*〕\s*([\u4e00-\u9fff]{0,3}?)\s*第?\s*"
+    r"([A-Za-z]?\d{1,5}(?:-\d{1,4})?)?\s*号"
 )
 _DOCNUM_BAD_PREFIX = re.compile(r"^(?:根据|按照|依据|依照|参照|附件|文号|发文字号|字号|见|及|和|与|为|的|号)")
+_NOT_DOCNUM_PREFIX = re.compile(r"^(?:委员|代表)?(?:提案|建议|议案)$")
 
 
 def find_document_number(texts: list[str]) -> str | None:
-    """The reply's own 文号 (brackets normalised to 〔〕): ``丽综执复〔2024〕22号``.
+    """The reply's own 文号 (brackets normalised to 〔〕): ``丽综执复〔2024〕22号``, ``厦市政园林〔2015〕函字71号``.
 
-    ``texts`` are searched in order (metadata field, header lines, closing lines); a number cited inside
-    parentheses or after 根据/按照 is someone else's document.
+    ``texts`` are searched in order (metadata field, header lines, closing lines); a number cited after a
+    document title (``《…》（…〔2019〕20号）``) or after 根据/按照 is someone else's document.
     """
     for text in texts:
         for m in _DOCNUM_RE.finditer(text):
@@ -232,12 +234,16 @@ def find_document_number(texts: list[str]) -> str | None:
                 if p2 == prefix:
                     break
                 prefix = p2
-            if not prefix or "《" in text[max(0, m.start() - 2) : m.start()]:
+            if not prefix or _NOT_DOCNUM_PREFIX.match(prefix):
                 continue
-            before = text[: m.start()]
-            if before.count("（") > before.count("）"):
+            before = text[max(0, m.start() - 3) : m.start()].replace(" ", "")
+            if before.endswith(("《", "》（", "》")) or re.search(
+                r"(?:根据|按照|依据|依照)[^，。]{0,30}$", text[: m.start()]
+            ):
                 continue
-            return f"{prefix}〔{m.group(2)}〕{m.group(3)}号"
+            if m.group(4) is None and not m.group(3):
+                continue
+            return f"{prefix}〔{m.group(2)}〕{m.group(3)}{m.group(4) or ''}号"
     return None
 
 

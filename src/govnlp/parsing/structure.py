@@ -410,7 +410,7 @@ def problem_text(heading: str) -> str | None:
 _MEASURE_RES: dict[str, tuple[re.Pattern[str], str | None, str | None]] = {
     "shi": (re.compile(rf"([{CN_NUM}]{{1,3}})是"), "是", "。；：！？，\n "),
     "paren_cn": (re.compile(rf"（([{CN_NUM}]{{1,3}})）"), "（", None),
-    "dot": (re.compile(r"(\d{1,2})[.、](?![\d%])"), None, "。；：！？\n "),
+    "dot": (re.compile(r"(\d{1,2})[.、](?:(?=(?:19|20)\d{2}年)|(?![\d%]))"), None, "。；：！？\n "),
     "paren_num": (re.compile(r"（(\d{1,2})）"), "（", "。；：！？，\n "),
     "circle": (re.compile(rf"([{_CIRCLED}])"), None, "。；：！？，\n "),
     "di": (re.compile(rf"(第[{CN_NUM}]{{1,3}})[，、：]"), "第", "。；：！？\n "),
