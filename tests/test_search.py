@@ -292,16 +292,20 @@ def test_cleaning_is_an_option(monkeypatch: pytest.MonkeyPatch) -> None:
     assert empty.get("b")["index_text"] == "此复。"
 
 
-def test_auto_switches_to_hnsw(monkeypatch: pytest.MonkeyPatch, docs: list[ReplyDocument]) -> None:
-    import govnlp.search as search_mod
-
-    monkeypatch.setattr(search_mod, "AUTO_HNSW_THRESHOLD", 30)
+@pytest.mark.parametrize("approx", ["hnsw", "ivf"])
+def test_auto_switches_to_approximate(
+    monkeypatch: pytest.MonkeyPatch, docs: list[ReplyDocument], approx: str
+) -> None:
     monkeypatch.setattr("govnlp.index.AUTO_HNSW_THRESHOLD", 30)
+    monkeypatch.setattr("govnlp.index.AUTO_APPROX_TYPE", approx)
     idx = SearchIndex.build(docs[:4], embedder="hash")
     assert "flat" in repr(idx)
     idx.add(docs[4:8])
-    assert "hnsw" in repr(idx)
+    assert approx in repr(idx)
     assert len(idx.search("公交线路", k=10, mode="dense")) == 10
+    assert len(idx.search("公交线路", k=10, mode="dense", filters={"unit": "problem"})) == 10
+    idx.delete(["doc5/m0"])
+    assert "doc5/m0" not in {h.id for h in idx.search("公交线路", k=len(idx), mode="dense")}
 
 
 def test_fusion_config() -> None:

@@ -41,7 +41,7 @@ def _results(index: SearchIndex) -> list[list[tuple[str, float, float | None, fl
     return out
 
 
-@pytest.mark.parametrize("index_type", ["exact", "hnsw", "numpy"])
+@pytest.mark.parametrize("index_type", ["exact", "hnsw", "ivf", "numpy"])
 def test_round_trip_gives_identical_results(tmp_path: Path, index_type: str) -> None:
     index = SearchIndex.build(RECORDS, embedder="hash", index_type=index_type, tokenizer="jieba")
     index.delete(["r3"])

@@ -200,7 +200,7 @@ class SearchIndex:
         embedder: an Embedder, a spec for :func:`govnlp.load_embedder`, or None (the default model).
             Resolved on first use, so a lexical-only search of a loaded index never loads a model.
         index_type: ``"auto"`` (exact faiss below ``AUTO_HNSW_THRESHOLD`` vectors, HNSW from there),
-            ``"exact"``, ``"hnsw"``, or ``"numpy"`` (brute force, no faiss).
+            ``"exact"``, ``"hnsw"``, ``"ivf"``, or ``"numpy"`` (brute force, no faiss).
         tokenizer: lexical tokenizer name (``bigram``, ``jieba``; None = ``lexical.DEFAULT_TOKENIZER``).
         fusion: hybrid fusion: None (:data:`DEFAULT_FUSION`, else ``govnlp.fusion.DEFAULT_FUSION``), a
             method name (``"rrf"``, ``"score"``), a dict of ``FusionConfig`` fields, or a ``FusionConfig``.
@@ -364,17 +364,24 @@ class SearchIndex:
         self._maybe_switch_to_hnsw()
 
     def _maybe_switch_to_hnsw(self) -> None:
-        """With ``index_type="auto"``, move an exact index that has grown past the threshold to HNSW."""
+        """With ``index_type="auto"``, move an exact index that has grown past the threshold to the
+        approximate type (``govnlp.index.AUTO_APPROX_TYPE``)."""
+        from govnlp import index as index_mod
+
         vec = self._vectors
-        if self.index_type != "auto" or vec is None or len(vec) < AUTO_HNSW_THRESHOLD:
+        if self.index_type != "auto" or vec is None or len(vec) < index_mod.AUTO_HNSW_THRESHOLD:
             return
-        if index_params(vec).get("index_type") == "hnsw":
+        if index_params(vec).get("index_type") != "flat":
             return
         labels = vec.labels()
-        new = make_index(vec.dim, "hnsw")
+        new = make_index(vec.dim, index_mod.AUTO_APPROX_TYPE)
         new.add(vec.reconstruct(labels), labels)
         self._vectors = new
-        logger.info("index grew to %d vectors: switched from exact to HNSW search", len(labels))
+        logger.info(
+            "index grew to %d vectors: switched from exact to %s search",
+            len(labels),
+            index_mod.AUTO_APPROX_TYPE,
+        )
 
     def delete(self, ids: Iterable[str], *, missing: str = "raise") -> int:
         """Remove records by id; return how many were removed.

@@ -1,8 +1,8 @@
 """Vector indexes behind :class:`govnlp.search.SearchIndex`: a protocol, a numpy reference, faiss.
 
-``make_index(dim, index_type, n)`` picks the backend: ``"exact"`` (faiss flat), ``"hnsw"``, ``"numpy"``,
-or ``"auto"`` (exact below :data:`AUTO_HNSW_THRESHOLD` vectors, HNSW from there; the threshold comes
-from ``benchmarks/search_speed.py``).
+``make_index(dim, index_type, n)`` picks the backend: ``"exact"`` (faiss flat), ``"hnsw"``, ``"ivf"``,
+``"numpy"`` (brute force), or ``"auto"``: exact below :data:`AUTO_HNSW_THRESHOLD` vectors, the
+approximate :data:`AUTO_APPROX_TYPE` from there (both chosen with ``benchmarks/search_speed.py``).
 """
 
 from __future__ import annotations
@@ -25,18 +25,20 @@ __all__ = [
     "make_index",
 ]
 
-#: With ``index_type="auto"`` an index built over at least this many vectors is HNSW, else exact.
+#: With ``index_type="auto"`` an index of at least this many vectors is approximate, else exact.
 AUTO_HNSW_THRESHOLD = 200_000
+#: The approximate index ``"auto"`` switches to: ``"hnsw"`` or ``"ivf"``.
+AUTO_APPROX_TYPE = "hnsw"
 
-INDEX_TYPES = ("auto", "exact", "hnsw", "numpy")
+INDEX_TYPES = ("auto", "exact", "hnsw", "ivf", "numpy")
 
 
 def resolve_index_type(index_type: str, n: int) -> str:
-    """The concrete type (``exact``, ``hnsw`` or ``numpy``) for ``index_type`` and ``n`` vectors."""
+    """The concrete type (``exact``, ``hnsw``, ``ivf`` or ``numpy``) for ``index_type`` and ``n`` vectors."""
     if index_type not in INDEX_TYPES:
         raise ConfigError(f"index_type must be one of {INDEX_TYPES}, got {index_type!r}")
     if index_type == "auto":
-        return "hnsw" if n >= AUTO_HNSW_THRESHOLD else "exact"
+        return AUTO_APPROX_TYPE if n >= AUTO_HNSW_THRESHOLD else "exact"
     return index_type
 
 
@@ -45,7 +47,7 @@ def make_index(dim: int, index_type: str = "auto", n: int = 0, **params: Any) ->
     concrete = resolve_index_type(index_type, n)
     if concrete == "numpy":
         return NumpyIndex(dim)
-    return FaissIndex(dim, index_type="flat" if concrete == "exact" else "hnsw", **params)
+    return FaissIndex(dim, index_type="flat" if concrete == "exact" else concrete, **params)
 
 
 def index_params(index: VectorIndex) -> dict[str, Any]:

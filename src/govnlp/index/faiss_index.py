@@ -1,22 +1,27 @@
-"""faiss vector indexes: exact (``IndexIDMap2`` over ``IndexFlatIP``) and approximate HNSW.
+"""faiss vector indexes: exact (``IndexIDMap2`` over ``IndexFlatIP``), HNSW and IVF.
 
 Vectors are L2-normalised, so inner product is cosine similarity. Labels are the int64 ids given by
 :class:`govnlp.search.SearchIndex`.
 
-Filtered search (``subset=``) is exact and complete: a subset of at most :data:`SUBSET_GATHER_MAX`
-labels is searched by gathering its vectors (``reconstruct_batch``) and one BLAS product; a larger one
-goes through faiss with an ``IDSelectorBatch`` (and, for HNSW, falls back to the gather path if the
-graph walk returned fewer than ``min(k, len(subset))`` hits). So a filtered query returns k hits
-whenever k vectors match. The cut-over was measured in ``benchmarks/search_speed.py`` (``filtered``).
+- ``flat``: exact search, ``IndexIDMap2(IndexFlatIP)``. The default.
+- ``hnsw``: ``IndexIDMap2(IndexHNSWFlat)`` (M = :data:`DEFAULT_HNSW_M`, inner product). faiss cannot
+  remove vectors from an HNSW graph: :meth:`FaissIndex.remove` records them as deleted (tombstones,
+  excluded from every search with an ``IDSelectorNot``) and rebuilds the graph from the live vectors
+  once the deleted share passes :data:`HNSW_REBUILD_FRACTION`.
+- ``ivf``: ``IndexIVFFlat`` (inner product) holding the labels itself, with a hash-table direct map so
+  that vectors can be reconstructed and removed. Trained on the first ``add`` (``nlist`` about
+  ``sqrt(n)``); ``nprobe`` lists are searched.
 
-HNSW cannot remove vectors in faiss. :meth:`FaissIndex.remove` on an HNSW index records the labels as
-deleted (a tombstone set excluded from every search through an ``IDSelectorNot``) and rebuilds the
-graph from the live vectors once the deleted share passes :data:`HNSW_REBUILD_FRACTION`.
+Filtered search (``subset=``) is exact and complete: a subset of at most :data:`SUBSET_GATHER_MAX`
+labels is searched by gathering its vectors and one BLAS product; a larger one goes through faiss with
+an ``IDSelectorBatch``; an approximate index whose walk came back with fewer than ``min(k, len(subset))``
+hits finishes that query exactly. So a filtered query returns k hits whenever k vectors match.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +34,28 @@ __all__ = [
     "DEFAULT_HNSW_EF_CONSTRUCTION",
     "DEFAULT_HNSW_EF_SEARCH",
     "DEFAULT_HNSW_M",
+    "DEFAULT_IVF_NPROBE",
+    "FAISS_TYPES",
     "HNSW_REBUILD_FRACTION",
     "SUBSET_GATHER_MAX",
     "FaissIndex",
+    "ivf_nlist",
 ]
 
 logger = logging.getLogger(__name__)
 
+FAISS_TYPES = ("flat", "hnsw", "ivf")
 #: HNSW graph degree.
 DEFAULT_HNSW_M = 32
 #: HNSW construction beam.
 DEFAULT_HNSW_EF_CONSTRUCTION = 80
 #: HNSW search beam; tuned in benchmarks/search_speed.py for recall@10 >= 0.95 against exact search.
-DEFAULT_HNSW_EF_SEARCH = 128
+DEFAULT_HNSW_EF_SEARCH = 64
+#: IVF lists searched per query; tuned in benchmarks/search_speed.py for recall@10 >= 0.95.
+DEFAULT_IVF_NPROBE = 32
+#: IVF k-means iterations and training points per list (a sample; keeps training to seconds).
+IVF_TRAIN_ITERATIONS = 10
+IVF_TRAIN_POINTS_PER_LIST = 40
 #: Filtered searches over at most this many labels gather the vectors and use numpy (exact).
 SUBSET_GATHER_MAX = 20_000
 #: An HNSW index is rebuilt once this share of its vectors are deleted (tombstoned).
@@ -51,14 +65,25 @@ _FAISS_FILE = "vectors.faiss"
 _DELETED_FILE = "deleted.npy"
 
 
-def _faiss() -> Any:
-    import faiss
+_FAISS: Any = None
 
-    return faiss
+
+def _faiss() -> Any:
+    global _FAISS
+    if _FAISS is None:
+        import faiss
+
+        _FAISS = faiss
+    return _FAISS
+
+
+def ivf_nlist(n: int) -> int:
+    """IVF list count for ``n`` training vectors: about ``sqrt(n)``, at least 39 vectors per list."""
+    return int(max(1, min(round(math.sqrt(max(n, 1))), n // 39 if n >= 39 else 1, 65_536)))
 
 
 class FaissIndex:
-    """A faiss index over int64 labels; ``index_type`` is ``"flat"`` (exact) or ``"hnsw"``.
+    """A faiss index over int64 labels; ``index_type`` is ``"flat"`` (exact), ``"hnsw"`` or ``"ivf"``.
 
     Example:
         >>> index = FaissIndex(384, index_type="flat")
@@ -74,9 +99,11 @@ class FaissIndex:
         hnsw_m: int = DEFAULT_HNSW_M,
         ef_construction: int = DEFAULT_HNSW_EF_CONSTRUCTION,
         ef_search: int = DEFAULT_HNSW_EF_SEARCH,
+        nlist: int | None = None,
+        nprobe: int = DEFAULT_IVF_NPROBE,
     ) -> None:
-        if index_type not in ("flat", "hnsw"):
-            raise ConfigError(f"index_type must be 'flat' or 'hnsw', got {index_type!r}")
+        if index_type not in FAISS_TYPES:
+            raise ConfigError(f"index_type must be one of {FAISS_TYPES}, got {index_type!r}")
         if dim <= 0:
             raise ConfigError(f"dim must be positive, got {dim}")
         self._dim = int(dim)
@@ -84,27 +111,57 @@ class FaissIndex:
         self.hnsw_m = int(hnsw_m)
         self.ef_construction = int(ef_construction)
         self.ef_search = int(ef_search)
-        self._index = self._new_index()
+        self.nlist = nlist
+        self.nprobe = int(nprobe)
         self._deleted: set[int] = set()
+        self._ivf_labels = np.zeros(0, dtype=np.int64)  # ivf only: labels in insertion order
+        self._index = self._new_index(nlist or 1)
+        # flat/hnsw: numpy mirror of the IDMap2 id_map (position -> label) and its sorted form
+        self._idmap: np.ndarray | None = None
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- construction -------------------------------------------------------------------------------
     @property
-    def kind(self) -> str:  # type: ignore[override]
+    def kind(self) -> str:
         return f"faiss-{self.index_type}"
 
-    def _new_index(self) -> Any:
+    def _new_index(self, nlist: int = 1) -> Any:
         faiss = _faiss()
         if self.index_type == "flat":
-            inner = faiss.IndexFlatIP(self._dim)
-        else:
+            return faiss.IndexIDMap2(faiss.IndexFlatIP(self._dim))
+        if self.index_type == "hnsw":
             inner = faiss.IndexHNSWFlat(self._dim, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
             inner.hnsw.efConstruction = self.ef_construction
             inner.hnsw.efSearch = self.ef_search
-        return faiss.IndexIDMap2(inner)
+            return faiss.IndexIDMap2(inner)
+        quantizer = faiss.IndexFlatIP(self._dim)
+        ivf = faiss.IndexIVFFlat(quantizer, self._dim, int(nlist), faiss.METRIC_INNER_PRODUCT)
+        ivf.own_fields = True
+        quantizer.this.disown()
+        ivf.cp.niter = IVF_TRAIN_ITERATIONS
+        ivf.cp.max_points_per_centroid = IVF_TRAIN_POINTS_PER_LIST
+        ivf.cp.min_points_per_centroid = 1
+        ivf.nprobe = self.nprobe
+        return ivf
+
+    def _train_ivf(self, vecs: np.ndarray) -> None:
+        nlist = min(self.nlist or ivf_nlist(len(vecs)), len(vecs))  # k-means needs a point per list
+        if self.nlist and nlist < self.nlist:
+            logger.warning(
+                "IVF: %d training vectors for nlist=%d; using nlist=%d", len(vecs), self.nlist, nlist
+            )
+        index = self._new_index(nlist)
+        rng = np.random.default_rng(0)
+        want = min(len(vecs), nlist * IVF_TRAIN_POINTS_PER_LIST)
+        sample = vecs if want == len(vecs) else vecs[np.sort(rng.choice(len(vecs), want, replace=False))]
+        index.train(sample)
+        index.set_direct_map_type(_faiss().DirectMap.Hashtable)
+        self._index = index
+        self.nlist = nlist
 
     @property
     def faiss_index(self) -> Any:
-        """The underlying ``faiss.IndexIDMap2`` (read it, do not modify it)."""
+        """The underlying faiss index (read it, do not modify it)."""
         return self._index
 
     def params(self) -> dict[str, Any]:
@@ -112,6 +169,8 @@ class FaissIndex:
         out: dict[str, Any] = {"index_type": self.index_type}
         if self.index_type == "hnsw":
             out.update(hnsw_m=self.hnsw_m, ef_construction=self.ef_construction, ef_search=self.ef_search)
+        elif self.index_type == "ivf":
+            out.update(nlist=self.nlist, nprobe=self.nprobe)
         return out
 
     @property
@@ -121,11 +180,52 @@ class FaissIndex:
     def __len__(self) -> int:
         return int(self._index.ntotal) - len(self._deleted)
 
+    def _all_labels(self) -> np.ndarray:
+        if self.index_type == "ivf":
+            return self._ivf_labels
+        if self._idmap is None:
+            self._idmap = _faiss().vector_to_array(self._index.id_map).astype(np.int64)
+        return self._idmap
+
+    def _invalidate(self) -> None:
+        self._idmap = None
+        self._sorted = None
+
+    def _positions(self, labels: np.ndarray) -> np.ndarray:
+        """Storage positions of ``labels`` in a flat/HNSW index (-1 for labels not held)."""
+        if self._sorted is None:
+            idmap = self._all_labels()
+            order = np.argsort(idmap, kind="stable")
+            self._sorted = (idmap[order], order.astype(np.int64))
+        keys, order = self._sorted
+        if not len(keys):
+            return np.full(len(labels), -1, dtype=np.int64)
+        at = np.clip(np.searchsorted(keys, labels), 0, len(keys) - 1)
+        return np.where(keys[at] == labels, order[at], -1)
+
+    def _inner(self) -> Any:
+        """The IndexFlatIP / IndexHNSWFlat inside the IDMap2 (proxy cached per faiss index)."""
+        cached = getattr(self, "_inner_proxy", None)
+        if cached is None or cached[0] is not self._index:
+            cached = (self._index, _faiss().downcast_index(self._index.index))
+            self._inner_proxy = cached
+        return cached[1]
+
+    def _stored(self) -> np.ndarray:
+        """A zero-copy ``(ntotal, dim)`` view of the stored vectors of a flat/HNSW index."""
+        faiss = _faiss()
+        inner = self._inner()
+        flat = inner if self.index_type == "flat" else faiss.downcast_index(inner.storage)
+        n = int(flat.ntotal)
+        if not n:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        return faiss.rev_swig_ptr(flat.get_xb(), n * self._dim).reshape(n, self._dim)
+
     def labels(self) -> np.ndarray:
-        labs = _faiss().vector_to_array(self._index.id_map).astype(np.int64)
+        labs = self._all_labels()
         if self._deleted:
             labs = labs[~np.isin(labs, np.fromiter(self._deleted, dtype=np.int64))]
-        return labs
+        return labs.copy()
 
     # -- mutation -----------------------------------------------------------------------------------
     def add(self, vectors: np.ndarray, labels: np.ndarray) -> None:
@@ -134,23 +234,36 @@ class FaissIndex:
         if len(np.unique(labs)) != len(labs):
             raise ConfigError("labels repeat within one add()")
         if self._index.ntotal:
-            held = np.isin(labs, _faiss().vector_to_array(self._index.id_map))
+            held = np.isin(labs, self._all_labels())
             if held.any():
                 raise ConfigError(f"labels already in the index: {labs[held][:10].tolist()}")
-        if len(labs):
+        if not len(labs):
+            return
+        if self.index_type == "ivf":
+            if not self._index.is_trained:
+                self._train_ivf(vecs)
             self._index.add_with_ids(vecs, labs)
+            self._ivf_labels = np.concatenate([self._ivf_labels, labs])
+        else:
+            self._index.add_with_ids(vecs, labs)
+            self._invalidate()
 
     def remove(self, labels: np.ndarray) -> int:
         labs = check_labels(labels)
         if not len(labs) or not self._index.ntotal:
             return 0
-        held = _faiss().vector_to_array(self._index.id_map)
+        faiss = _faiss()
+        held = self._all_labels()
         present = np.unique(labs[np.isin(labs, held)])
         present = np.array([x for x in present.tolist() if x not in self._deleted], dtype=np.int64)
         if not len(present):
             return 0
         if self.index_type == "flat":
-            self._index.remove_ids(_faiss().IDSelectorBatch(present))
+            self._index.remove_ids(faiss.IDSelectorBatch(present))
+            self._invalidate()
+        elif self.index_type == "ivf":
+            self._index.remove_ids(faiss.IDSelectorArray(present))
+            self._ivf_labels = held[~np.isin(held, present)]
         else:
             self._deleted.update(present.tolist())
             if len(self._deleted) > HNSW_REBUILD_FRACTION * self._index.ntotal:
@@ -160,79 +273,106 @@ class FaissIndex:
     def _rebuild(self) -> None:
         """Rebuild the HNSW graph from the live vectors (drops the tombstones)."""
         live = self.labels()
-        vecs = self._index.reconstruct_batch(live) if len(live) else np.zeros((0, self._dim), np.float32)
+        vecs = self.reconstruct(live)
         logger.info(
             "rebuilding the HNSW index over %d live vectors (%d deleted)", len(live), len(self._deleted)
         )
         self._index = self._new_index()
         self._deleted = set()
+        self._invalidate()
         if len(live):
-            self._index.add_with_ids(np.ascontiguousarray(vecs, dtype=np.float32), live)
+            self._index.add_with_ids(vecs, live)
 
     def reconstruct(self, labels: np.ndarray) -> np.ndarray:
         labs = check_labels(labels)
         if not len(labs):
             return np.zeros((0, self._dim), dtype=np.float32)
+        if self.index_type != "ivf":
+            pos = self._positions(labs)
+            if (pos < 0).any():
+                raise ConfigError(f"labels not in the index: {labs[pos < 0][:10].tolist()}")
+            return self._stored()[pos]
         try:
-            return np.asarray(self._index.reconstruct_batch(labs), dtype=np.float32).reshape(
-                len(labs), self._dim
-            )
+            out = self._index.reconstruct_batch(labs)
         except RuntimeError as exc:
-            raise ConfigError(f"some labels are not in the index: {exc}") from None
+            raise ConfigError(f"some labels are not in the index: {str(exc)[:200]}") from None
+        return np.ascontiguousarray(out, dtype=np.float32).reshape(len(labs), self._dim)
 
     # -- search -------------------------------------------------------------------------------------
+    def _params(self, k: int, sel: Any) -> Any:
+        faiss = _faiss()
+        if self.index_type == "hnsw":
+            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+        elif self.index_type == "ivf":
+            params = faiss.SearchParametersIVF(nprobe=self.nprobe)
+        elif sel is None:
+            return None
+        else:
+            params = faiss.SearchParameters()
+        if sel is not None:
+            params.sel = sel
+        return params
+
     def search(
         self, queries: np.ndarray, k: int, *, subset: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         q = check_vectors(queries, self._dim)
         if k <= 0:
             raise ConfigError(f"k must be positive, got {k}")
+        ntotal = self._index.ntotal
+        if not ntotal:
+            return np.full((len(q), k), -np.inf, np.float32), np.full((len(q), k), -1, np.int64)
         faiss = _faiss()
+        sub = None
+        # flat/HNSW are searched through the inner index with selectors on storage positions and the
+        # labels mapped back in numpy: IndexIDMap's own search translates the labels in an OpenMP loop
+        # that costs milliseconds per query on a busy machine (measured in benchmarks/search_speed.py)
+        ivf = self.index_type == "ivf"
         if subset is not None:
             sub = check_labels(subset)
             if self._deleted:
                 sub = sub[~np.isin(sub, np.fromiter(self._deleted, dtype=np.int64))]
             if len(sub) <= SUBSET_GATHER_MAX:
                 return self._gather_search(q, k, sub)
-            sel = faiss.IDSelectorBatch(sub)
+            if ivf:
+                sel = faiss.IDSelectorBatch(sub)
+            else:
+                pos = self._positions(sub)
+                sel = faiss.IDSelectorBatch(pos[pos >= 0])
             want = min(k, len(sub))
         else:
-            sel = (
-                faiss.IDSelectorNot(faiss.IDSelectorBatch(np.fromiter(self._deleted, np.int64)))
-                if self._deleted
-                else None
-            )
-            want = min(k, len(self))
-            sub = None
-        if self.index_type == "hnsw":
-            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+            sel = None
+            live = ntotal
+            if self._deleted:
+                dead = np.fromiter(self._deleted, np.int64)
+                sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(dead if ivf else self._positions(dead)))
+                live -= len(dead)
+            want = min(k, live)
+        if ivf:
+            scores, labels = self._index.search(q, k, params=self._params(k, sel))
+            labels = labels.astype(np.int64, copy=False)
         else:
-            params = faiss.SearchParameters()
-        if sel is not None:
-            params.sel = sel
-        scores, labels = self._index.search(
-            q, k, params=params if sel is not None or self.index_type == "hnsw" else None
-        )
-        labels = labels.astype(np.int64, copy=False)
+            scores, pos = self._inner().search(q, k, params=self._params(k, sel))
+            idmap = self._all_labels()
+            if want == k and pos[:, -1].min() >= 0:  # the common case: full lists, no padding to fix
+                return scores, idmap[pos]
+            labels = np.where(pos >= 0, idmap[np.maximum(pos, 0)], -1)
         scores = np.where(labels < 0, -np.inf, scores).astype(np.float32)
-        if self.index_type == "hnsw" and len(q):
+        if self.index_type != "flat" and len(q):
             short = (labels >= 0).sum(axis=1) < want
             if short.any():
-                # the graph walk under a selective filter or many tombstones can come back short:
-                # finish those queries exactly so that a query returns min(k, matching) hits
+                # an approximate walk under a selective filter, tombstones or sparse lists can come back
+                # short: finish those queries exactly so that a query returns min(k, matching) hits
                 full = sub if sub is not None else self.labels()
-                s2, l2 = self._gather_search(q[short], k, full)
-                scores[short], labels[short] = s2, l2
+                scores[short], labels[short] = self._gather_search(q[short], k, full)
         return scores, labels
 
     def _gather_search(self, q: np.ndarray, k: int, sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        vecs = self.reconstruct(sub)
-        return topk(q @ vecs.T, sub, k)
+        return topk(q @ self.reconstruct(sub).T, sub, k)
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, folder: Path) -> list[str]:
-        faiss = _faiss()
-        faiss.write_index(self._index, str(folder / _FAISS_FILE))
+        _faiss().write_index(self._index, str(folder / _FAISS_FILE))
         files = [_FAISS_FILE]
         if self._deleted:
             np.save(
@@ -250,24 +390,37 @@ class FaissIndex:
         try:
             raw = faiss.read_index(str(path))
         except RuntimeError as exc:
-            raise FormatError(f"cannot read {path}: {exc}") from exc
-        if not isinstance(raw, faiss.IndexIDMap2) or raw.d != dim:
-            raise FormatError(
-                f"{path} is a {type(raw).__name__} of dimension {raw.d}, expected IndexIDMap2 of {dim}"
-            )
+            raise FormatError(f"cannot read {path}: {str(exc)[:200]}") from exc
         index = cls(
             dim,
             index_type=params.get("index_type", "flat"),
             hnsw_m=params.get("hnsw_m", DEFAULT_HNSW_M),
             ef_construction=params.get("ef_construction", DEFAULT_HNSW_EF_CONSTRUCTION),
             ef_search=params.get("ef_search", DEFAULT_HNSW_EF_SEARCH),
+            nlist=params.get("nlist"),
+            nprobe=params.get("nprobe", DEFAULT_IVF_NPROBE),
         )
-        inner = faiss.downcast_index(raw.index)
-        expected = faiss.IndexFlatIP if index.index_type == "flat" else faiss.IndexHNSWFlat
-        if not isinstance(inner, expected):
-            raise FormatError(f"{path} holds a {type(inner).__name__}, the manifest says {index.index_type}")
+        expected = {"flat": faiss.IndexFlatIP, "hnsw": faiss.IndexHNSWFlat, "ivf": faiss.IndexIVFFlat}[
+            index.index_type
+        ]
+        inner = faiss.downcast_index(raw.index) if isinstance(raw, faiss.IndexIDMap2) else raw
+        wrapped_ok = isinstance(raw, faiss.IndexIDMap2) != (index.index_type == "ivf")
+        if raw.d != dim or not wrapped_ok or not isinstance(inner, expected):
+            raise FormatError(
+                f"{path} holds a {type(raw).__name__}/{type(inner).__name__} of dimension {raw.d}; the manifest "
+                f"says {index.index_type} of dimension {dim}. Save the index again."
+            )
         if index.index_type == "hnsw":
             inner.hnsw.efSearch = index.ef_search
+        if index.index_type == "ivf":
+            raw.nprobe = index.nprobe
+            il = raw.invlists
+            parts = [
+                faiss.rev_swig_ptr(il.get_ids(i), il.list_size(i)).copy()
+                for i in range(raw.nlist)
+                if il.list_size(i)
+            ]
+            index._ivf_labels = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
         index._index = raw
         dpath = folder / _DELETED_FILE
         if dpath.is_file():
