@@ -109,6 +109,20 @@ def test_truncated_excerpt(fixtures_dir: Path) -> None:
     assert d.measures[1].text.endswith("引入第三方机构")
 
 
+def test_sections_that_are_measures() -> None:
+    d = parse_reply(
+        "某局关于第8号提案的答复\n王某委员：\n您的提案收悉，现答复如下：\n"
+        "一、放开参保户籍限制。取消户籍限制，今年新增参保人员2.3万人。\n"
+        "二、实施社保补贴政策。按实际缴费额的2/3给予补贴，发放资金4860万元。\n"
+        "三、下一步工作打算\n我局将继续推进。\n感谢您的关心！"
+    )
+    assert [(m.section, m.ordinal, m.title) for m in d.measures] == [
+        ("一", "一、", "放开参保户籍限制"),
+        ("二", "二、", "实施社保补贴政策"),
+    ]
+    assert any(f.value == 4860 and f.unit == "万元" for f in d.measures[1].figures)
+
+
 def test_class_written_after_document_number(fixtures_dir: Path) -> None:
     d = _doc(fixtures_dir, "classes.txt")
     assert d.handling_class == "A"

@@ -32,15 +32,19 @@ logger = logging.getLogger(__name__)
 
 _HEADING_MAX = 60
 _HEAD_END_RE = re.compile(r"[。！？；]")
+# section headings that frame the reply rather than name a measure
+_META_HEADING_RE = re.compile(
+    r"情况|问题|下一步|打算|基本|总体|概况|办理|答复|关于|说明|背景|原因|现状|意见|建议|成效|总结|思路|目标|安排"
+)
 
 
 def _heading_of(rest_norm: str) -> int:
-    """Length of the heading part of a heading paragraph's remainder."""
+    """Length of the heading part of a heading paragraph's remainder (up to its first sentence end)."""
+    m = _HEAD_END_RE.search(rest_norm, 0, _HEADING_MAX)
+    if m and rest_norm[m.end() :].strip():
+        return m.start()
     if len(rest_norm) <= _HEADING_MAX:
         return len(rest_norm.rstrip("。：；！"))
-    m = _HEAD_END_RE.search(rest_norm, 0, _HEADING_MAX)
-    if m:
-        return m.start()
     comma = rest_norm.find("，", 4, 40)
     return comma if comma > 0 else 40
 
@@ -141,9 +145,14 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
     expected_l1 = 1
     sec_heading = ""
     sec_paras: list[int] = []
+    sec_is_problem = False
+
+    sec_records: list[tuple[str, int, list[int], bool]] = []
+    sec_head_idx = -1
 
     def close_section() -> None:
         if cur_sec is not None:
+            sec_records.append((cur_sec, sec_head_idx, list(sec_paras), sec_is_problem))
             body = "\n".join(text[paras[j].start : paras[j].end] for j in sec_paras)
             sections.append(Section(number=cur_sec, heading=sec_heading, text=body))
 
@@ -159,6 +168,7 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
             if block.paras:
                 blocks.append(block)
             cur_sec = m1.group(1)
+            sec_head_idx = i
             expected_l1 = (cn_to_int(cur_sec) or 0) + 1
             rest_start = p.start + m1.start(2)
             hl = _heading_of(m1.group(2))
@@ -167,6 +177,7 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
             p.role, p.heading_level = "section_heading", 1
             ptext = problem_text(m1.group(2)[:hl])
             cur_prob = ptext
+            sec_is_problem = ptext is not None
             if ptext:
                 problems.append(
                     Problem(
@@ -178,7 +189,7 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
                 )
             p.section, p.problem = cur_sec, cur_prob
             block = Block(cur_sec, cur_prob, [])
-            if len(m1.group(2)) > _HEADING_MAX:
+            if m1.group(2)[hl:].strip(" 。；：！"):
                 block.paras.append(i)  # heading and body in one paragraph
                 sec_paras.append(i)
             continue
@@ -202,7 +213,7 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
                 p.section, p.problem = cur_sec, cur_prob
                 block = Block(cur_sec, cur_prob, [])
                 sec_paras.append(i)
-                if len(m2.group(2)) > _HEADING_MAX:
+                if m2.group(2)[hl:].strip(" 。；：！"):
                     block.paras.append(i)
                 continue
             if len(t) <= _HEADING_MAX and not _HEAD_END_RE.search(t[:-1]):
@@ -254,6 +265,42 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
             )
             for j in ms.paras:
                 paras[j].measure_ids.append(mid)
+
+    # sections that are themselves measures ("一、放开参保户籍限制。取消…") when nothing inside is enumerated
+    with_measures = {m.section for m in measures}
+    positions = []
+    for num, hidx, body_idx, is_prob in sec_records:
+        if num in with_measures or is_prob or hidx < 0:
+            continue
+        heading_norm = ntexts[hidx]
+        if _META_HEADING_RE.search(heading_norm[: len(num) + 1 + _heading_of(heading_norm[len(num) + 1 :])]):
+            continue
+        idxs = [hidx, *[j for j in body_idx if j != hidx]]
+        rest = heading_norm[len(num) + 1 :]
+        if len(idxs) == 1 and not rest[_heading_of(rest) :].strip(" 。；：！"):
+            continue
+        mtext = "\n".join(text[paras[j].start : paras[j].end] for j in idxs)
+        start, end = paras[hidx].start, paras[idxs[-1]].end
+        title = next((sec.heading for sec in sections if sec.number == num), "").rstrip("。；：！")
+        lo = bisect.bisect_left(fig_pos, start)
+        hi = bisect.bisect_left(fig_pos, end)
+        mid = content_id(doc_id, str(len(measures)), mtext, prefix="m-")
+        measures.append(
+            Measure(
+                id=mid,
+                section=num,
+                problem=None,
+                ordinal=text[start : start + len(num) + 1],
+                title=title,
+                text=mtext,
+                figures=tuple(f for _, f in all_figs[lo:hi]),
+            )
+        )
+        for j in idxs:
+            paras[j].measure_ids.append(mid)
+    if positions or len({m.section for m in measures}) > 1:
+        order = {mid: k for k, mid in enumerate(mid for p in paras for mid in p.measure_ids)}
+        measures.sort(key=lambda m: order.get(m.id, 0))
 
     paragraphs = tuple(
         Paragraph(

@@ -509,7 +509,16 @@ def find_measures(norm: str, paras: list[Para], block: Block) -> list[MeasureSpa
         while end > pos and norm[end - 1] in " \n；，":
             end -= 1
         covered = [j for j in block.paras if pi <= j <= last_pi and paras[j].start < end]
-        out.append(MeasureSpan(pos, end, ordinal.rstrip("，、：. "), block.section, block.problem, covered))
+        out.append(
+            MeasureSpan(
+                pos,
+                end,
+                (ordinal if ordinal[-1] in ".、" and ordinal[0].isdigit() else ordinal.rstrip("，、：. ")),
+                block.section,
+                block.problem,
+                covered,
+            )
+        )
     return out
 
 
