@@ -175,6 +175,24 @@ def load_extra(
     return texts, labels, stats
 
 
+class RawPlusExtraEnsemble:
+    """TF-IDF trained on raw + extra token rows, embedding head on the raw rows only, combined.
+
+    The token-only rows have no raw text, so the embedding member cannot use them; the TF-IDF member can.
+    ``TextClassifier.combine`` averages the two members' calibrated probabilities.
+    """
+
+    def __init__(self, embedder: Any, seed: int) -> None:
+        self.embedder = embedder
+        self.seed = seed
+
+    def fit(self, texts: list[str], labels: list[str], n_raw: int) -> TextClassifier:
+        tfidf = TextClassifier("tfidf", random_state=self.seed).fit(texts, labels)
+        emb = TextClassifier("embedding", embedder=self.embedder, random_state=self.seed)
+        emb.fit(texts[:n_raw], labels[:n_raw])
+        return TextClassifier.combine([tfidf, emb])
+
+
 def run_cv(
     name: str,
     make: Any,
@@ -192,9 +210,11 @@ def run_cv(
             tr_labels += extra[1]
         te_texts = [texts[i] for i in te]
         te_labels = [labels[i] for i in te]
-        clf = make()
         t0 = time.perf_counter()
-        clf.fit(tr_texts, tr_labels)
+        if isinstance(make, RawPlusExtraEnsemble):
+            clf = make.fit(tr_texts, tr_labels, len(tr))
+        else:
+            clf = make().fit(tr_texts, tr_labels)
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         clf.predict_proba(te_texts)
@@ -357,7 +377,10 @@ def main(argv: list[str] | None = None) -> int:
                 labels,
                 folds,
             )
-        elif m in ("ensemble", "ensemble+extra"):
+        elif m == "ensemble+extra":
+            res = run_cv(m, RawPlusExtraEnsemble(get_embedder(), seed), texts, labels, folds, extra)
+            res["note"] = "TextClassifier.combine of tfidf (raw + extra rows) and embedding (raw rows only)"
+        elif m == "ensemble":
             emb = get_embedder()
             res = run_cv(
                 m,
@@ -365,7 +388,6 @@ def main(argv: list[str] | None = None) -> int:
                 texts,
                 labels,
                 folds,
-                extra if m == "ensemble+extra" else None,
             )
         elif m == "finetune":
             n = max(1, min(args.finetune_folds, args.folds))

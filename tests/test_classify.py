@@ -238,3 +238,20 @@ def test_calibration_functions() -> None:
     th = tune_thresholds(np.array([[0.9], [0.8], [0.3], [0.2]]), np.array([[1], [1], [0], [0]]))
     assert 0.3 < th[0] < 0.8
     assert expected_calibration_error(np.array([1.0, 1.0]), np.array([1, 1])) == 0.0
+
+
+def test_combine_members_trained_on_different_data(tmp_path, data) -> None:
+    texts, labels = data
+    a = TextClassifier("tfidf", random_state=0).fit(texts, labels)
+    b = TextClassifier("embedding", embedder="hash", random_state=0).fit(texts[:40], labels[:40])
+    both = TextClassifier.combine([a, b])
+    assert both.method == "tfidf+embedding" and both.member_names_ == ("tfidf", "embedding")
+    np.testing.assert_allclose(
+        both.predict_proba(texts), (a.predict_proba(texts) + b.predict_proba(texts)) / 2
+    )
+    again = TextClassifier.load(both.save(tmp_path / "both"))
+    np.testing.assert_array_equal(again.predict_proba(texts), both.predict_proba(texts))
+    with pytest.raises(ConfigError, match="different classes"):
+        TextClassifier.combine([a, TextClassifier("embedding", embedder="hash").fit(texts[:6], labels[:6])])
+    with pytest.raises(ConfigError, match="at least 2"):
+        TextClassifier.combine([a])

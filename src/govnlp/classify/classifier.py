@@ -296,6 +296,57 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """Build a classifier with ``params`` and fit it on a ``datasets.Dataset``."""
         return cls(**params).fit_dataset(dataset, text_column=text_column, label_column=label_column)
 
+    @classmethod
+    def combine(cls, classifiers: Sequence[TextClassifier]) -> TextClassifier:
+        """An ensemble of fitted single-label classifiers that averages their calibrated probabilities.
+
+        Use it when the members need different training data, e.g. a TF-IDF member that also learns
+        from token-only rows that an embedding member cannot use. The members must share ``classes_``
+        (same order) and at most one embedder fingerprint. The result saves and loads like any
+        TextClassifier.
+
+        Raises:
+            ConfigError: fewer than two classifiers, unfitted or multi-label ones, or different classes.
+        """
+        clfs = list(classifiers)
+        if len(clfs) < 2:
+            raise ConfigError(f"combine needs at least 2 fitted classifiers, got {len(clfs)}")
+        for c in clfs:
+            c._check_fitted()
+            if c.multilabel_:
+                raise ConfigError(
+                    "combine supports single-label classifiers only (thresholds would not carry over)"
+                )
+            if list(c.classes_) != list(clfs[0].classes_):
+                raise ConfigError(
+                    f"cannot combine classifiers with different classes: {list(clfs[0].classes_)} vs "
+                    f"{list(c.classes_)}; train them on the same label set"
+                )
+        embedders = {c.embedder_.fingerprint(): c for c in clfs if c.embedder_ is not None}
+        if len(embedders) > 1:
+            raise ConfigError("cannot combine classifiers built with different embedders")
+        names = tuple(n for c in clfs for n in c.member_names_)
+        if len(set(names)) != len(names):
+            raise ConfigError(f"combined members must be distinct methods, got {names}")
+        with_emb = next(iter(embedders.values()), None)
+        out = cls(
+            "+".join(names),
+            embedder=with_emb.embedder if with_emb is not None else None,
+            taxonomy=clfs[0].taxonomy_,
+            random_state=clfs[0].random_state,
+        )
+        out.classes_ = clfs[0].classes_.copy()
+        out.multilabel_ = False
+        out.members_ = [m for c in clfs for m in c.members_]
+        out.member_names_ = names
+        out.calibrators_ = [k for c in clfs for k in c.calibrators_]
+        out.embedder_ = with_emb.embedder_ if with_emb is not None else None
+        out.embedder_spec_ = with_emb.embedder_spec_ if with_emb is not None else None
+        out.taxonomy_ = clfs[0].taxonomy_
+        out.thresholds_ = np.full(len(out.classes_), 0.5)
+        out.training_metrics_ = {"combined_from": [dict(c.training_metrics_, method=c.method) for c in clfs]}
+        return out
+
     # --- prediction ---------------------------------------------------------------------------------
 
     def _check_fitted(self) -> None:
