@@ -107,6 +107,8 @@ FIGURE_RE = re.compile(
 )
 _CLAUSE_START = set('，。；：、！？,;:（）()《》“”"\n ')
 _MAX_CONTEXT = 24
+_BAD_BEFORE = set(".〔第")
+_DATE_UNITS = {"年", "个月", "天", "周"}
 # the run of non-delimiters that ends at the figure (searched in a short window before it)
 _CTX_RE = re.compile("[^" + re.escape("".join(sorted(_CLAUSE_START))) + "]*$")
 
@@ -129,36 +131,25 @@ def find_figures(norm: str, orig: str, offset: int = 0) -> list[tuple[int, Figur
     """
     out: list[tuple[int, Figure]] = []
     n = len(norm)
+    ctx_search = _CTX_RE.search
     for m in _WITH_UNIT_RE.finditer(norm):
-        start = m.start()
-        if start > 0 and norm[start - 1] in ".〔":
+        start, end = m.span()
+        before = norm[start - 1] if start > 0 else " "
+        if before in _BAD_BEFORE or (before.isascii() and before.isalpha()):
             continue
-        number, mult, unit = m.group(1), m.group(3), m.group(4) or m.group(5)
-        end = m.end()
-        before = norm[start - 1] if start > 0 else ""
-        after = norm[end] if end < n else ""
-        if before == "第" or (before.isalpha() and before.isascii()):
-            continue
-        if unit == "年" and (len(number) == 4 or after in "月度底初末内前后以"):
-            continue
-        if unit in ("年", "个月", "天", "周") and after in "月日号":
-            continue
-        if after in "月日号" and unit is None:
-            continue
-        if unit is None and mult and after in "月日号年":
-            continue
-        if after == "号" or (unit in ("期", "批", "类", "轮", "次") and before in "第"):
-            continue
-        if end < n and norm[end : end + 1] in ("-", "~") and unit is None:
+        number, _approx, mult, unit1, unit2 = m.groups()
+        unit = unit1 or unit2
+        after = norm[end] if end < n else " "
+        if after in "月日号" or after == "-" or after == "~":
+            if unit is None or unit in _DATE_UNITS or after == "号":
+                continue
+        if unit == "年" and (len(number) == 4 or after in "度底初末内前后以"):
             continue
         try:
             value = float(number.replace("，", ""))
         except ValueError:  # pragma: no cover - the pattern only matches numbers
             continue
-        unit_text = (mult or "") + (unit or "")
         # the clause around the figure: back to the previous delimiter
-        w0 = max(0, start - _MAX_CONTEXT)
-        s = _CTX_RE.search(norm, w0, start).start()  # type: ignore[union-attr]
-        text = orig[s:end].strip()
-        out.append((offset + start, Figure(value=value, unit=unit_text, text=text)))
+        s = ctx_search(norm, max(0, start - _MAX_CONTEXT), start).start()  # type: ignore[union-attr]
+        out.append((offset + start, Figure(value=value, unit=(mult or "") + (unit or ""), text=orig[s:end].strip())))
     return out

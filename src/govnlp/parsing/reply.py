@@ -244,7 +244,7 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
     for blk in blocks:
         for ms in find_measures(norm, paras, blk):
             mtext = _join(text, paras, ms.paras, ms.start, ms.end)
-            mnorm = _join(norm, paras, ms.paras, ms.start, ms.end)
+            mnorm = norm[ms.start : min(ms.end, paras[ms.paras[0]].end)] if ms.paras else ""
             tnorm = measure_title(mnorm, ms.ordinal)
             k = mnorm.find(tnorm) if tnorm else -1
             mtitle = mtext[k : k + len(tnorm)] if k >= 0 else tnorm

@@ -123,14 +123,18 @@ def _split_line(norm: str, start: int, end: int) -> list[tuple[int, int]]:
     spaces = _space_runs(seg)
     depth_book = depth_quote = 0
     last = 0
+    track_book, track_quote = "《" in seg, "“" in seg
     for m in spaces:
         a, b = m
-        piece = seg[last:a]
-        last = a
-        depth_book += piece.count("《") - piece.count("》")
-        depth_quote += piece.count("“") - piece.count("”")
-        if depth_book > 0 or depth_quote > 0:
-            continue  # never split inside 《…》 or “…”
+        if track_book or track_quote:
+            piece = seg[last:a]
+            last = a
+            if track_book:
+                depth_book += piece.count("《") - piece.count("》")
+            if track_quote:
+                depth_quote += piece.count("“") - piece.count("”")
+            if depth_book > 0 or depth_quote > 0:
+                continue  # never split inside 《…》 or “…”
         if (a > 0 and seg[a - 1] in _SENT_END) or (
             b < len(seg) and seg[b] in _AFTER_WS_FIRST and _AFTER_WS_RE.match(seg, b)
         ):
