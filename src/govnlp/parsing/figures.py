@@ -151,5 +151,7 @@ def find_figures(norm: str, orig: str, offset: int = 0) -> list[tuple[int, Figur
             continue
         # the clause around the figure: back to the previous delimiter
         s = ctx_search(norm, max(0, start - _MAX_CONTEXT), start).start()  # type: ignore[union-attr]
-        out.append((offset + start, Figure(value=value, unit=(mult or "") + (unit or ""), text=orig[s:end].strip())))
+        out.append(
+            (offset + start, Figure(value=value, unit=(mult or "") + (unit or ""), text=orig[s:end].strip()))
+        )
     return out

@@ -351,11 +351,26 @@ def find_agencies(head: str) -> tuple[str | None, tuple[str, ...]]:
     return lead, tuple(co)
 
 
+_AGENCY_NAME = r"[\u4e00-\u9fff（）]{2,40}?(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|署|街道办事处|办事处|分局|站|所|馆)"
+_TITLE_PREFIX_RE = re.compile(rf"^({_AGENCY_NAME})\s*(?:关于|对|就|办理)")
+_LONE_AGENCY_RE = re.compile(rf"^({_AGENCY_NAME})$")
+_CONTACT_US_RE = re.compile(rf"请(?:与|和|向)({_AGENCY_NAME})(?:联系|反映)")
+_GENERIC_OFFICE_RE = re.compile(r"^(?:[县区市]?(?:政府|人大|政协)办(?:公室)?|政府办公室)$|承办$")
+
+
 def find_replying_agency(
-    closing: list[str], title: str | None, meta: dict[str, str], contact: Contact | None = None
+    closing: list[str],
+    title: str | None,
+    meta: dict[str, str],
+    contact: Contact | None = None,
+    header: list[str] | None = None,
+    tail: str = "",
 ) -> str | None:
-    """Who signs: the signature line in the closing, else the title's prefix (X关于…), else the contact's unit,
-    else the page's 发布机构/来源 field."""
+    """Who signs the reply, from the strongest evidence to the weakest.
+
+    The signature line in the closing; "请与X联系" near the end; the title's prefix (X关于…); a lone agency
+    line above the title; the page's 承办单位/公开主体/发布机构/制定机关 field; the contact's unit; 来源.
+    """
     for line in reversed(closing):
         t = line.strip()
         if len(t) > 60 or re.match(r"^(?:抄|送|附件|联系|电话|地址)", t):
@@ -363,27 +378,30 @@ def find_replying_agency(
         m = SIGNATURE_RE.match(t)
         if m:
             return m.group(1)
+    m = _CONTACT_US_RE.search(tail)
+    if m:
+        return m.group(1)
     if title:
-        m = re.match(
-            r"^([\u4e00-\u9fff（）]{2,40}?(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|署|街道办事处|办事处|分局))(?:关于|对|就|办理)",
-            title,
-        )
+        m = _TITLE_PREFIX_RE.match(title)
         if m:
             return m.group(1)
+    for i, line in enumerate(header or []):
+        m = _LONE_AGENCY_RE.match(line.strip())
+        if m and i + 1 < len(header or []) and re.match(r"^(?:关于|对|就)", (header or [])[i + 1].strip()):
+            return m.group(1)
+    for key in ("承办单位", "公开主体", "发布机构", "发文机关", "制定机关"):
+        v = meta.get(key)
+        if v and 2 <= len(v) <= 40 and _AGENCY_OK.search(v) and not _GENERIC_OFFICE_RE.search(v):
+            return v
     if (
         contact
         and contact.department
         and re.search(r"(?:局|委员会|厅|大队|支队|中心|政府|办公室|委)$", contact.department)
     ):
         return contact.department
-    for key in ("发布机构", "发文机关", "制定机关", "来源", "信息来源"):
+    for key in ("文章来源", "来源", "信息来源"):
         v = meta.get(key)
-        if (
-            v
-            and 2 <= len(v) <= 40
-            and _AGENCY_OK.search(v)
-            and not re.match(r"^(?:[县区市]?(?:政府|人大|政协)办(?:公室)?|政府办公室)$", v)
-        ):
+        if v and 2 <= len(v) <= 40 and _AGENCY_OK.search(v) and not _GENERIC_OFFICE_RE.search(v):
             return v
     return None
 

@@ -136,10 +136,10 @@ META_KEYS = (
     "字号",
 )
 _META_KEY_ALT = "|".join(sorted(META_KEYS, key=len, reverse=True))
-_META_LINE_RE = re.compile(rf"^[•·●\-\s]*[【\[]?(?:{_META_KEY_ALT})[】\]]?\s*[：:]")
-_META_ONLY_RE = re.compile(rf"^[•·●\-\s]*[【\[]?(?:{_META_KEY_ALT})[】\]]?\s*[：:]?\s*$")
+_META_LINE_RE = re.compile(rf"^[•·●\-\s]*[【\[〔]?(?:{_META_KEY_ALT})[】\]〕]?\s*[：:]")
+_META_ONLY_RE = re.compile(rf"^[•·●\-\s]*[【\[〔]?(?:{_META_KEY_ALT})[】\]〕]?\s*[：:]?\s*$")
 _META_PAIR_RE = re.compile(
-    rf"[【\[]?({_META_KEY_ALT})[】\]]?\s*[：:]\s*(.*?)\s*(?=(?:[【\[]?(?:{_META_KEY_ALT})[】\]]?\s*[：:])|$)"
+    rf"[【\[〔]?({_META_KEY_ALT})[】\]〕]?\s*[：:]\s*(.*?)\s*(?=(?:[【\[〔]?(?:{_META_KEY_ALT})[】\]〕]?\s*[：:])|$)"
 )
 
 

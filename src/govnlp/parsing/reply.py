@@ -126,7 +126,8 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
     lead, co = H.find_agencies(head)
     contact_lines = [ntexts[i] for i, p in enumerate(paras) if p.role == "contact"]
     contact = H.find_contact(contact_lines) if contact_lines else None
-    replying_agency = H.find_replying_agency(closing_lines, title, meta, contact)
+    tail = "\n".join(ntexts[max(body_start, close_start - 3) :])
+    replying_agency = H.find_replying_agency(closing_lines, title, meta, contact, header_lines, tail)
     if lead and re.fullmatch(r"(?:我|本)(?:局|委|厅|办|单位|部门|院|中心)", lead):
         lead = replying_agency
     docnum_texts = [meta.get(k, "") for k in ("文号", "发文字号", "字号")] + header_lines + closing_lines

@@ -67,6 +67,7 @@ _AFTER_WS_RE = re.compile(
     rf"{_ENUM_START}|{_CLOSING_START}|(?:19|20)\d{{2}}\s*年\d{{1,2}}月\d{{1,2}}日|[一二三四五六七八九〇零]{{4}}年[一二三四五六七八九十]{{1,3}}月"
 )
 _SENT_END = set("。！？；：!?")
+_TITLE_ENDS = {"答复", "复函", "的函", "意见", "回复"}
 _AFTER_WS_FIRST = set(CN_NUM + "0123456789（" + _CIRCLED + "联感衷再谢最此特抄附")
 _INLINE_L1_RE = re.compile(rf"[{CN_NUM}]{{1,3}}、")
 _TRAILING_DATE_RE = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
@@ -135,6 +136,10 @@ def _split_line(norm: str, start: int, end: int) -> list[tuple[int, int]]:
                 depth_quote += piece.count("“") - piece.count("”")
             if depth_book > 0 or depth_quote > 0:
                 continue  # never split inside 《…》 or “…”
+        if a >= 2 and seg[a - 2 : a] in _TITLE_ENDS and a <= 80:
+            cuts.add(a)  # "…第094号建议的答复 张凤娥等代表："
+            cuts.add(b)
+            continue
         if (a > 0 and seg[a - 1] in _SENT_END) or (
             b < len(seg) and seg[b] in _AFTER_WS_FIRST and _AFTER_WS_RE.match(seg, b)
         ):
