@@ -341,3 +341,23 @@ def test_ids_unique_across_units(docs: list[ReplyDocument]) -> None:
     assert len(ids) == len(set(ids))
     assert all(a != b for a, b in itertools.pairwise(ids))
     assert np.all([i.startswith("doc") for i in ids])
+
+
+def test_build_from_the_parsed_seed_reply(fixtures_dir: Any) -> None:
+    from govnlp.parsing import parse_reply
+
+    doc = parse_reply(fixtures_dir / "seed_reply.txt")
+    idx = SearchIndex.build([doc], embedder="hash")
+    recs = [idx.get(i) for i in idx.ids()]
+    units = [r["unit"] for r in recs]
+    assert units.count("measure") == len(doc.measures) and units.count("problem") == len(doc.problems)
+    assert all(r["doc_id"] == doc.id and r["kind"] == doc.kind and r["date"] == doc.date for r in recs)
+    boiler = {
+        p.text for p in doc.paragraphs if p.role in ("opening", "closing", "contact", "section_heading")
+    }
+    assert not boiler & {r["text"] for r in recs}
+    covered = {p.text for p in doc.paragraphs if p.measures}
+    assert not covered & {r["text"] for r in recs if r["unit"] == "paragraph"}
+    # a proposal-style query finds a measure of this reply, and filters see its metadata
+    hits = idx.search("小微企业难以承受跨部门联合监管", k=3, filters={"unit": "measure", "year": doc.year})
+    assert len(hits) == 3 and all(h.record["unit"] == "measure" for h in hits)

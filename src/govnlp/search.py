@@ -29,16 +29,15 @@ import numpy as np
 
 from govnlp.documents import ReplyDocument
 from govnlp.embedders.base import Embedder, check_fingerprint
-from govnlp.errors import ConfigError, FormatError
+from govnlp.errors import ConfigError
 from govnlp.index import (
-    AUTO_HNSW_THRESHOLD,
     VectorIndex,
     index_params,
-    load_index,
     make_index,
     resolve_index_type,
 )
 from govnlp.index.filters import compile_filters
+from govnlp.index.persist import FORMAT, FORMAT_VERSION, resolve_embedder
 from govnlp.index.records import DOCUMENT_FIELDS, build_records
 from govnlp.lexical import DEFAULT_B, DEFAULT_K1, BM25Index
 
@@ -59,8 +58,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "govnlp.search_index"
-FORMAT_VERSION = 1
 
 MODES = ("hybrid", "dense", "lexical")
 #: The default search mode.
@@ -185,14 +182,6 @@ def _cleaner() -> tuple[str, Callable[[str], str]]:
     return "identity", lambda text: text
 
 
-def _resolve_embedder(spec: Embedder | str | None) -> Embedder:
-    if isinstance(spec, Embedder) and not isinstance(spec, str):
-        return spec
-    from govnlp.embedders import load_embedder
-
-    return load_embedder(spec)
-
-
 class SearchIndex:
     """Hybrid dense + BM25 search over reply units with metadata filters.
 
@@ -268,7 +257,7 @@ class SearchIndex:
     def embedder(self) -> Embedder:
         """The embedder (loaded on first use; checked against the recorded fingerprint of a loaded index)."""
         if self._embedder is None:
-            emb = _resolve_embedder(self._embedder_spec)
+            emb = resolve_embedder(self._embedder_spec)
             self._check_embedder(emb)
             self._embedder = emb
         return self._embedder
@@ -589,64 +578,16 @@ class SearchIndex:
             for j, (rid, fs) in enumerate(top)
         ]
 
-    # -- persistence ----------------------------------------------------------------------------------
-    def _embedder_entry(self) -> dict[str, Any]:
-        if self._embedder is not None:
-            emb = self._embedder
-            entry = {"name": emb.name, "dim": int(emb.dim), "fingerprint": emb.fingerprint()}
-        elif self._expected is not None:
-            entry = {k: self._expected[k] for k in ("name", "dim", "fingerprint")}
-        else:  # never used: resolve it now so that the manifest names it
-            emb = self.embedder
-            entry = {"name": emb.name, "dim": int(emb.dim), "fingerprint": emb.fingerprint()}
-        return {**entry, "spec": self._embedder_spec, "reloadable": self._reloadable}
-
+    # -- persistence (the folder format lives in govnlp.index.persist) ------------------------------
     def save(self, path: str | Path) -> Path:
         """Save into the folder ``path`` (replaced atomically: an interrupted save leaves the old one).
 
         Layout: ``manifest.json``, ``vectors.faiss`` (or ``vectors.npy``), ``ids.json``,
-        ``records.jsonl``, ``lexical/`` (``tf.npz``, ``labels.npy``, ``bm25.json``).
+        ``records.jsonl``, ``lexical/`` (``tf.npz``, ``labels.npy``, ``bm25.json``). No pickle.
         """
-        from govnlp.storage import atomic_folder, write_jsonl, write_manifest
+        from govnlp.index.persist import write_search_index
 
-        emb_entry = self._embedder_entry()
-        with atomic_folder(path) as tmp:
-            files: list[str] = []
-            if self._vectors is not None:
-                files += self._vectors.save(tmp)
-            self._lexical.save(tmp / "lexical")
-            ids = list(self._records)
-            import json
-
-            (tmp / "ids.json").write_text(
-                json.dumps({"ids": ids, "labels": [self._label[i] for i in ids]}, ensure_ascii=False),
-                encoding="utf-8",
-            )
-            write_jsonl(tmp / "records.jsonl", self._records.values())
-            write_manifest(
-                tmp,
-                FORMAT,
-                FORMAT_VERSION,
-                embedder=emb_entry,
-                counts={
-                    "records": len(self._records),
-                    "vectors": len(self._vectors) if self._vectors is not None else 0,
-                    "lexical": len(self._lexical),
-                },
-                index=index_params(self._vectors) if self._vectors is not None else None,
-                index_type=self.index_type,
-                fusion=self.fusion,
-                lexical={
-                    "tokenizer": self._lexical.tokenizer.name,
-                    "k1": self._lexical.k1,
-                    "b": self._lexical.b,
-                },
-                cleaning={"clean": self.clean, "cleaner": self._cleaner_name},
-                next_label=self._next_label,
-                batch_size=self.batch_size,
-                files=[*files, "ids.json", "records.jsonl", "lexical/"],
-            )
-        return Path(path)
+        return write_search_index(self, path)
 
     @classmethod
     def load(cls, path: str | Path, embedder: Embedder | str | None = None) -> SearchIndex:
@@ -660,95 +601,9 @@ class SearchIndex:
             FormatError: not a saved search index, a newer format version, or inconsistent counts.
             EmbedderMismatchError: ``embedder`` is not the one the index was built with (names both).
         """
-        from govnlp.storage import read_jsonl, read_manifest
+        from govnlp.index.persist import read_search_index
 
-        folder = Path(path)
-        m = read_manifest(folder, FORMAT, FORMAT_VERSION)
-        try:
-            emb_entry, counts = m["embedder"], m["counts"]
-            lex, fusion, cleaning = m["lexical"], m["fusion"], m["cleaning"]
-            n_rec = int(counts["records"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise FormatError(f"{folder}/manifest.json lacks {exc}; save the index again.") from exc
-        emb_obj: Embedder | None = None
-        if embedder is not None:
-            emb_obj = _resolve_embedder(embedder)
-            check_fingerprint(
-                emb_entry["name"], emb_entry["fingerprint"], emb_obj, what=f"the search index {folder}"
-            )
-        elif not emb_entry.get("reloadable", True):
-            logger.warning(
-                "the index %s was built with an embedder object (%s) that cannot be reloaded by name; "
-                "pass embedder= to load() before a dense or hybrid search",
-                folder,
-                emb_entry["name"],
-            )
-        index = cls(
-            emb_obj if emb_obj is not None else emb_entry.get("spec"),
-            index_type=m.get("index_type", "auto"),
-            tokenizer=lex["tokenizer"],
-            fusion=fusion,
-            clean=bool(cleaning["clean"]),
-            bm25_k1=lex["k1"],
-            bm25_b=lex["b"],
-            batch_size=int(m.get("batch_size", 32)),
-        )
-        index._expected = emb_entry
-        index._reloadable = bool(emb_entry.get("reloadable", True))
-        index._cleaner_name = cleaning.get("cleaner", "none")
-        import json
-
-        try:
-            ids_doc = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
-            ids, labels = list(ids_doc["ids"]), [int(x) for x in ids_doc["labels"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise FormatError(f"cannot read {folder}/ids.json ({exc}); save the index again.") from exc
-        try:
-            records = read_jsonl(folder / "records.jsonl")
-        except OSError as exc:
-            raise FormatError(f"cannot read {folder}/records.jsonl ({exc}); save the index again.") from exc
-        lexical = BM25Index.load(folder / "lexical", tokenizer=lex["tokenizer"])
-        vectors = load_index(folder, int(emb_entry["dim"]), m["index"]) if m.get("index") else None
-        found = {
-            "records": len(records),
-            "ids": len(ids),
-            "labels": len(labels),
-            "vectors": len(vectors) if vectors is not None else 0,
-            "lexical": len(lexical),
-        }
-        expected = {
-            "records": n_rec,
-            "ids": n_rec,
-            "labels": n_rec,
-            "vectors": counts["vectors"],
-            "lexical": counts["lexical"],
-        }
-        if found != expected or counts["vectors"] != n_rec or counts["lexical"] != n_rec:
-            raise FormatError(
-                f"{folder} is inconsistent: the manifest says {counts}, the files hold {found}. Save the index again."
-            )
-        if [r.get("id") for r in records] != ids:
-            raise FormatError(
-                f"{folder}: records.jsonl and ids.json list different ids; save the index again."
-            )
-        label_set = set(labels)
-        for name, held in (
-            ("vectors", vectors.labels() if vectors is not None else []),
-            ("lexical", lexical.labels()),
-        ):
-            if set(np.asarray(held).tolist()) != label_set:
-                raise FormatError(
-                    f"{folder}: the {name} index holds other labels than ids.json; save the index again."
-                )
-        index._vectors = vectors
-        index._lexical = lexical
-        index._records = {r["id"]: r for r in records}
-        index._label = dict(zip(ids, labels, strict=True))
-        index._id = dict(zip(labels, ids, strict=True))
-        index._next_label = int(m.get("next_label", max(labels, default=-1) + 1))
-        for r in records:
-            index._fields.update(k for k in r if k not in ("text", "index_text"))
-        return index
+        return read_search_index(cls, path, embedder)
 
     def __repr__(self) -> str:
         vec = index_params(self._vectors)["index_type"] if self._vectors is not None else "empty"
