@@ -140,9 +140,10 @@ def find_figures(norm: str, orig: str, offset: int = 0) -> list[tuple[int, Figur
         number, _approx, mult, unit1, unit2 = m.groups()
         unit = unit1 or unit2
         after = norm[end] if end < n else " "
-        if after in "月日号" or after == "-" or after == "~":
-            if unit is None or unit in _DATE_UNITS or after == "号":
-                continue
+        if (after in "月日号" or after == "-" or after == "~") and (
+            unit is None or unit in _DATE_UNITS or after == "号"
+        ):
+            continue
         if unit == "年" and (len(number) == 4 or after in "度底初末内前后以"):
             continue
         try:

@@ -358,6 +358,10 @@ _CONTACT_US_RE = re.compile(rf"请(?:与|和|向)({_AGENCY_NAME})(?:联系|反�
 _GENERIC_OFFICE_RE = re.compile(r"^(?:[县区市]?(?:政府|人大|政协)办(?:公室)?|政府办公室)$|承办$")
 
 
+def _strip_paren(v: str) -> str:
+    return re.sub(r"（[^（）]*）$", "", v)
+
+
 def find_replying_agency(
     closing: list[str],
     title: str | None,
@@ -376,7 +380,7 @@ def find_replying_agency(
         if len(t) > 60 or re.match(r"^(?:抄|送|附件|联系|电话|地址)", t):
             continue
         m = SIGNATURE_RE.match(t)
-        if m:
+        if m and not re.search(r"(?:主办|承办|协办|会办)$", m.group(1)):
             return m.group(1)
     m = _CONTACT_US_RE.search(tail)
     if m:
@@ -391,7 +395,12 @@ def find_replying_agency(
             return m.group(1)
     for key in ("承办单位", "公开主体", "发布机构", "发文机关", "制定机关"):
         v = meta.get(key)
-        if v and 2 <= len(v) <= 40 and _AGENCY_OK.search(v) and not _GENERIC_OFFICE_RE.search(v):
+        if (
+            v
+            and 2 <= len(v) <= 40
+            and _AGENCY_OK.search(_strip_paren(v))
+            and not _GENERIC_OFFICE_RE.search(v)
+        ):
             return v
     if (
         contact
@@ -401,7 +410,12 @@ def find_replying_agency(
         return contact.department
     for key in ("文章来源", "来源", "信息来源"):
         v = meta.get(key)
-        if v and 2 <= len(v) <= 40 and _AGENCY_OK.search(v) and not _GENERIC_OFFICE_RE.search(v):
+        if (
+            v
+            and 2 <= len(v) <= 40
+            and _AGENCY_OK.search(_strip_paren(v))
+            and not _GENERIC_OFFICE_RE.search(v)
+        ):
             return v
     return None
 
