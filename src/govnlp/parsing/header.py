@@ -72,6 +72,7 @@ def find_title(lines: list[str]) -> str | None:
 
 
 def _tidy_title(t: str) -> str:
+    t = re.sub(r"^(?:标\s*题|题\s*目|名\s*称|信息名称)[：:\s]+", "", t)
     t = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])(?=.{0,3}$)", "", t)
     t = re.sub(r"答\s+复", "答复", t)
     t = re.sub(r"\s*\.(?:pdf|docx?|html?)$", "", t)
