@@ -116,6 +116,7 @@ def test_sections_that_are_measures() -> None:
         "二、实施社保补贴政策。按实际缴费额的2/3给予补贴，发放资金4860万元。\n"
         "三、下一步工作打算\n我局将继续推进。\n感谢您的关心！"
     )
+    assert d.title == "某局关于第8号提案的答复"
     assert [(m.section, m.ordinal, m.title) for m in d.measures] == [
         ("一", "一、", "放开参保户籍限制"),
         ("二", "二、", "实施社保补贴政策"),

@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 _HEADING_MAX = 60
 _HEAD_END_RE = re.compile(r"[。！？；]")
+_PERSON_RE = re.compile(r"您|你(?![们部委局省市厅办院处])")
+_MESSAGE_WORDS_RE = re.compile(r"反映|留言|来信|咨询|诉求|收悉|问题|投诉|建议|情况")
 # section headings that frame the reply rather than name a measure
 _META_HEADING_RE = re.compile(
     r"情况|问题|下一步|打算|基本|总体|概况|办理|答复|关于|说明|背景|原因|现状|意见|建议|成效|总结|思路|目标|安排"
@@ -113,7 +115,13 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
         salutation,
         "\n".join(opening_lines[-3:]) if opening_lines else (ntexts[0][:200] if ntexts else ""),
     )
-    if kind == "其他" and title is None and salutation is None and re.search(r"您|你", norm[:300]):
+    if (
+        kind == "其他"
+        and title is None
+        and salutation is None
+        and _PERSON_RE.search(norm[:300])
+        and _MESSAGE_WORDS_RE.search(norm[:300])
+    ):
         kind = "留言答复"  # an untitled reply speaking to a person: a message reply
     assembly_src = "\n".join([title or "", head])
     assembly = H.find_assembly(assembly_src)
@@ -282,7 +290,7 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
             continue
         mtext = "\n".join(text[paras[j].start : paras[j].end] for j in idxs)
         start, end = paras[hidx].start, paras[idxs[-1]].end
-        title = next((sec.heading for sec in sections if sec.number == num), "").rstrip("。；：！")
+        stitle = next((sec.heading for sec in sections if sec.number == num), "").rstrip("。；：！")
         lo = bisect.bisect_left(fig_pos, start)
         hi = bisect.bisect_left(fig_pos, end)
         mid = content_id(doc_id, str(len(measures)), mtext, prefix="m-")
@@ -292,7 +300,7 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
                 section=num,
                 problem=None,
                 ordinal=text[start : start + len(num) + 1],
-                title=title,
+                title=stitle,
                 text=mtext,
                 figures=tuple(f for _, f in all_figs[lo:hi]),
             )

@@ -140,6 +140,8 @@ def _split_line(norm: str, start: int, end: int) -> list[tuple[int, int]]:
             cuts.add(a)  # "…第094号建议的答复 张凤娥等代表："
             cuts.add(b)
             continue
+        if seg[a - 1 : a] == "：" and a >= 2 and seg[a - 2].isdigit() and seg[b : b + 1].isdigit():
+            continue  # a time, "22: 00"
         if (a > 0 and seg[a - 1] in _SENT_END) or (
             b < len(seg) and seg[b] in _AFTER_WS_FIRST and _AFTER_WS_RE.match(seg, b)
         ):
