@@ -124,6 +124,18 @@ def test_sections_that_are_measures() -> None:
     assert any(f.value == 4860 and f.unit == "万元" for f in d.measures[1].figures)
 
 
+def test_co_agency_opinion() -> None:
+    d = parse_reply(
+        "某区人民政府对市十五届人大一次会议第0124号代表建议的会办意见\n市交通委：\n"
+        "王某代表提出的关于设立公交候车亭的建议收悉，现将会办意见函告如下：\n我区原则同意设置候车亭。\n"
+        "某区人民政府\n2018年5月17日"
+    )
+    assert d.kind == "其他"
+    assert d.lead_agency == "市交通委"
+    assert d.replying_agency == "某区人民政府"
+    assert d.co_agencies == ("某区人民政府",)
+
+
 def test_class_written_after_document_number(fixtures_dir: Path) -> None:
     d = _doc(fixtures_dir, "classes.txt")
     assert d.handling_class == "A"

@@ -312,7 +312,7 @@ def find_addressee(salutation: str | None) -> str | None:
 
 
 _LEAD_RES = (
-    re.compile(r"主办(?:单位|部门)\s*[：:]\s*([^\s，。；：]{2,40})"),
+    re.compile(r"主办(?:单位|部门)\s*(?:[：:]|为|是)\s*([^\s，。；：]{2,40})"),
     re.compile(r"(?:由|[，。；：、\s]|^)([^，。；：、\s《》（）]{2,30}?)(?:负责)?主办"),
 )
 _CO_RES = (

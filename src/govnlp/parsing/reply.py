@@ -138,6 +138,17 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
     replying_agency = H.find_replying_agency(closing_lines, title, meta, contact, header_lines, tail)
     if lead and re.fullmatch(r"(?:我|本)(?:局|委|厅|办|单位|部门|院|中心)", lead):
         lead = replying_agency
+    if (
+        kind == "其他"
+        and lead is None
+        and addressee
+        and re.search(r"会办|协办", (title or "") + head)
+        and re.search(r"(?:局|委|厅|办|政府|办公室|中心)$", addressee)
+    ):
+        # a 会办/协办 opinion is addressed to the lead agency and written by a co-agency
+        lead = addressee
+        if replying_agency and replying_agency not in co:
+            co = (*co, replying_agency)
     docnum_texts = [meta.get(k, "") for k in ("文号", "发文字号", "字号")] + header_lines + closing_lines
     document_number = H.find_document_number([t for t in docnum_texts if t])
     date = H.find_date(closing_lines, meta, header_lines)
