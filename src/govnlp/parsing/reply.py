@@ -16,6 +16,7 @@ from govnlp.parsing.reader import read_source
 from govnlp.parsing.structure import (
     _L1_RE,
     _L2_RE,
+    _PROBLEM_LEAD_RE,
     Block,
     Para,
     assign_roles,
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 _HEADING_MAX = 60
 _HEAD_END_RE = re.compile(r"[。！？；]")
+# "关于押金：学校与酒店…" — a topic label that opens a paragraph
+_UNNUMBERED_RE = re.compile(r"^关于([^，。：；！？]{2,24})：")
 _PERSON_RE = re.compile(r"您|你(?![们部委局省市厅办院处])")
 _MESSAGE_WORDS_RE = re.compile(r"反映|留言|来信|咨询|诉求|收悉|问题|投诉|建议|情况")
 # section headings that frame the reply rather than name a measure
@@ -213,6 +216,37 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
                 block.paras.append(i)  # heading and body in one paragraph
                 sec_paras.append(i)
             continue
+        if t.startswith(("关于", "针对")):
+            mu = _UNNUMBERED_RE.match(t)
+            ptext = None
+            standalone = len(t) <= 40 and "。" not in t[:-1]
+            if standalone and not mu:
+                ptext = problem_text(t)
+            elif mu:
+                standalone = False
+                ptext = (
+                    _PROBLEM_LEAD_RE.sub("", re.sub(r"(?:的)?问题$", "", mu.group(1))).strip('“”"') or None
+                )
+            if ptext:
+                if block.paras:
+                    blocks.append(block)
+                cur_prob = ptext
+                problems.append(
+                    Problem(
+                        id=content_id(doc_id, cur_sec or "", "", ptext, prefix="pb-"),
+                        section=cur_sec,
+                        number=None,
+                        text=ptext,
+                    )
+                )
+                p.section, p.problem = cur_sec, cur_prob
+                block = Block(cur_sec, cur_prob, [])
+                sec_paras.append(i)
+                if standalone:
+                    p.role = "problem"
+                    continue
+                block.paras.append(i)
+                continue
         m2 = _L2_RE.match(t)
         if m2:
             hl = _heading_of(m2.group(2))

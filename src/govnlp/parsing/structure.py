@@ -395,6 +395,9 @@ _GENERIC_PROBLEM = re.compile(
 )
 
 
+_PROBLEM_LEAD_RE = re.compile(r"^(?:(?:您|你|代表|委员)(?:们)?)?所?(?:反映|提出|提到|咨询|所提)的?")
+
+
 def problem_text(heading: str) -> str | None:
     """The problem a heading restates, or None: ``针对"小微企业难以承受跨部门联合监管"的问题`` -> the quoted part.
 
@@ -409,6 +412,7 @@ def problem_text(heading: str) -> str | None:
         m = rx.search(h)
         if m:
             text = m.group(1).strip(' “”"‘’')
+            text = _PROBLEM_LEAD_RE.sub("", text) or text
             if i >= 2 and (_GENERIC_PROBLEM.match(text) or len(text) < 2):
                 continue
             return text
