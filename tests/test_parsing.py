@@ -124,6 +124,17 @@ def test_sections_that_are_measures() -> None:
     assert any(f.value == 4860 and f.unit == "万元" for f in d.measures[1].figures)
 
 
+def test_unnumbered_problems() -> None:
+    d = parse_reply(
+        "网友你好：\n针对你所反映的情况，区教育局高度重视，现答复如下：\n"
+        "关于押金：学校与酒店开展合作办学，新生报名时只交1500元押金。\n"
+        "关于“实习时间过长”的问题\n实习实行双向选择，实习时间为6-12个月。\n感谢您的关注！"
+    )
+    assert [p.text for p in d.problems] == ["押金", "实习时间过长"]
+    assert [p.problem for p in d.paragraphs if p.role == "body"] == ["押金", "实习时间过长"]
+    assert d.kind == "留言答复"
+
+
 def test_co_agency_opinion() -> None:
     d = parse_reply(
         "某区人民政府对市十五届人大一次会议第0124号代表建议的会办意见\n市交通委：\n"
