@@ -30,7 +30,7 @@ _SUGGEST_WORDS = re.compile(
     r"建议|应当|应该|需要|亟需|希望|请求|恳请|要求|呼吁|加快|加强|加大|推进|推动|完善|建立|健全|出台|设立|增设|提高|落实|鼓励|支持|尽快|优化|规范"
 )
 _PROBLEM_WORDS = re.compile(
-    r"问题|存在|不足|缺乏|缺少|难以|困难|滞后|不够|不高|不到位|不完善|不健全|薄弱|短板|隐患|严重|较差|较低|偏低|过高|混乱|难|乱|差|未能|没有|无法|导致|影响|停工|担心|忧虑|裂缝|渗水|拖欠|噪音|扰民|污染|投诉|无果|纠纷|占用|违规|违法"
+    r"问题|存在|不足|缺乏|缺少|难以|困难|滞后|不够|不高|不到位|不完善|不健全|薄弱|短板|隐患|严重|较差|较低|偏低|过高|混乱|难|乱|差|未能|没有|没|不方便|不便|太远|太难|无法|导致|影响|停工|担心|忧虑|裂缝|渗水|拖欠|噪音|扰民|污染|投诉|无果|纠纷|占用|违规|违法"
 )
 _SENT_RE = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")
 
@@ -157,22 +157,24 @@ def parse_proposal(text: str) -> ProposalDocument:
     problems: list[ProposalItem] = []
     suggestions: list[ProposalItem] = []
     for kind, seg_norm, seg_orig in _segments(norm[body_start:], orig[body_start:]):
-        pairs = _enumerated(seg_norm, seg_orig) or [(None, x) for x in _sentences(seg_orig)]
-        for ordinal, body in pairs:
-            nb = matching_form(body)
-            if kind == "auto":
-                if _SUGGEST_WORDS.search(nb) and re.search(
-                    r"建议|希望|请求|恳请|要求|呼吁|应|尽快|能否|是否可以|加强|加快|加大", nb
-                ):
-                    k = "suggestion"
-                elif _PROBLEM_WORDS.search(nb):
-                    k = "problem"
-                else:
+        if kind == "cause":
+            continue
+        pairs = _enumerated(seg_norm, seg_orig)
+        if kind == "auto" and not pairs:
+            # classify sentence by sentence, then merge short neighbours of the same kind
+            labelled = [(_classify(x), x) for x in _sentences(seg_orig, merge=False)]
+            for k, body in _merge_same(labelled):
+                if k is None or _GENERIC_RE.search(matching_form(body)):
                     continue
-            elif kind == "cause":
+                target = suggestions if k == "suggestion" else problems
+                target.extend(_items(k[0], [(None, body)], seen))
+            continue
+        if not pairs:
+            pairs = [(None, x) for x in _sentences(seg_orig)]
+        for ordinal, body in pairs:
+            k = _classify(body) if kind == "auto" else kind
+            if k is None:
                 continue
-            else:
-                k = kind
             target = suggestions if k == "suggestion" else problems
             target.extend(_items(k[0], [(ordinal, body)], seen))
     if cause is None and problems == [] and suggestions == [] and orig.strip():
@@ -237,8 +239,36 @@ def _segments(norm: str, orig: str) -> list[tuple[str, str, str]]:
     return [(k, n, o) for k, n, o in out if n.strip()]
 
 
-def _sentences(text: str) -> list[str]:
-    """Sentences merged to at least MIN_ITEM characters."""
+_GENERIC_RE = re.compile(
+    r"^(?:希望|请|恳请|望)?(?:有关|相关)?(?:部门|领导|政府)?(?:重视|关注|解决|处理|调查|回复|核实)[。！!]*$|^谢谢|^感谢"
+)
+
+
+def _classify(body: str) -> str | None:
+    nb = matching_form(body)
+    if _SUGGEST_WORDS.search(nb) and re.search(
+        r"建议|希望|请求|恳请|要求|呼吁|应|尽快|能否|是否可以|加强|加快|加大", nb
+    ):
+        return "suggestion"
+    if _PROBLEM_WORDS.search(nb):
+        return "problem"
+    return None
+
+
+def _merge_same(labelled: list[tuple[str | None, str]]) -> list[tuple[str | None, str]]:
+    """Join a short sentence to its neighbour of the same kind so that items reach MIN_ITEM characters."""
+    out: list[tuple[str | None, str]] = []
+    for k, text in labelled:
+        if out and out[-1][0] == k and (len(out[-1][1]) < MIN_ITEM or len(text) < MIN_ITEM):
+            if len(out[-1][1]) + len(text) <= MAX_ITEM:
+                out[-1] = (k, out[-1][1] + text)
+                continue
+        out.append((k, text))
+    return out
+
+
+def _sentences(text: str, merge: bool = True) -> list[str]:
+    """Sentences (long ones cut at commas), merged to at least MIN_ITEM characters unless ``merge`` is False."""
     out: list[str] = []
     buf = ""
     pieces: list[str] = []
@@ -251,6 +281,8 @@ def _sentences(text: str) -> list[str]:
             s = s[cut + 1 :].strip()
         if s:
             pieces.append(s)
+    if not merge:
+        return pieces
     for s in pieces:
         buf += s
         if len(buf) >= MIN_ITEM:
