@@ -259,10 +259,10 @@ def _merge_same(labelled: list[tuple[str | None, str]]) -> list[tuple[str | None
     """Join a short sentence to its neighbour of the same kind so that items reach MIN_ITEM characters."""
     out: list[tuple[str | None, str]] = []
     for k, text in labelled:
-        if out and out[-1][0] == k and (len(out[-1][1]) < MIN_ITEM or len(text) < MIN_ITEM):
-            if len(out[-1][1]) + len(text) <= MAX_ITEM:
-                out[-1] = (k, out[-1][1] + text)
-                continue
+        short = out and (len(out[-1][1]) < MIN_ITEM or len(text) < MIN_ITEM)
+        if short and out[-1][0] == k and len(out[-1][1]) + len(text) <= MAX_ITEM:
+            out[-1] = (k, out[-1][1] + text)
+            continue
         out.append((k, text))
     return out
 
