@@ -386,3 +386,17 @@ def test_real_default_model_ranks_sensibly() -> None:
     passages = emb.encode(TEXTS)
     q = emb.encode(["老房子能装电梯吗，有没有补助"], kind="query")[0]
     assert int(np.argmax(passages @ q)) == 2
+
+
+@pytest.mark.model
+def test_e5_onnx_close_to_default_and_distinct() -> None:
+    from govnlp import load_embedder
+
+    st, fast = load_embedder(None), load_embedder("e5-onnx")
+    assert fast.fingerprint() != st.fingerprint()
+    long_text = "我局将会同区政府推进既有住宅加装电梯工作，对符合条件的项目给予财政补贴。" * 40
+    texts = [*TEXTS, long_text]
+    for kind in ("passage", "query"):
+        cos = (st.encode(texts, kind=kind) * fast.encode(texts, kind=kind)).sum(axis=1)
+        assert cos.min() >= 0.99, (kind, cos)
+    assert len(fast.windows(long_text)) == len(st.windows(long_text)) > 1

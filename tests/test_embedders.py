@@ -98,6 +98,11 @@ def _backends() -> list[object]:
     params.append(
         pytest.param("use-onnx", marks=pytest.mark.skipif(not has_use, reason="govnlp[onnx] missing"))
     )
+    # the real default model and its ONNX export (opt-in: -m model)
+    params += [
+        pytest.param("default", marks=pytest.mark.model),
+        pytest.param("e5-onnx", marks=pytest.mark.model),
+    ]
     return params
 
 
