@@ -93,12 +93,14 @@ def test_numbering_styles(fixtures_dir: Path) -> None:
     assert [(m.section, m.ordinal) for m in d.measures] == [
         ("一", "（1）"),
         ("一", "（2）"),
-        ("二", "①"),
-        ("二", "②"),
         ("三", "第一"),
         ("三", "第二"),
     ]
-    assert d.measures[2].title == "专业护理人员不足"
+    # ① ② under 二、存在的问题 are problems, not measures
+    assert [(p.section, p.number, p.text) for p in d.problems] == [
+        ("二", "①", "专业护理人员不足"),
+        ("二", "②", "运营资金压力较大"),
+    ]
 
 
 def test_truncated_excerpt(fixtures_dir: Path) -> None:
@@ -330,3 +332,60 @@ def test_round_trip_every_fixture(fixtures_dir: Path) -> None:
             "paragraphs",
             "contact",
         }
+
+
+def test_split_title_self_lead_and_problem_section(fixtures_dir: Path) -> None:
+    d = _doc(fixtures_dir, "split_title_problems.txt")
+    # an agency-only line directly above 关于…的答复 belongs to the title
+    assert d.title == "松原市人力资源和社会保障局关于市政协九届二次会议第HZ0158号提案的答复"
+    assert d.replying_agency == "松原市人力资源和社会保障局"
+    # 该提案由我局主办: 我局 is the replying agency; 和 inside a name does not split it
+    assert d.lead_agency == "松原市人力资源和社会保障局"
+    assert d.co_agencies == ("市住房和城乡建设局", "市卫生健康委员会", "市总工会")
+    # a contact line wrapped in （…） keeps no closing bracket
+    assert d.contact is not None and d.contact.department == "市人社局劳动关系处"
+    assert d.contact.name == "周立群" and d.contact.phone == "0438-6123456"
+    # 一是… under 二、当前存在的困难和问题 are problems, not measures
+    assert [(p.section, p.number, p.text) for p in d.problems] == [
+        ("二", "一", "平台用工关系认定难，部分劳动者与平台之间权利义务不清"),
+        ("二", "二", "参保意愿不高，青年劳动者对社会保险认识不足"),
+        ("二", "三", "维权渠道不畅"),
+    ]
+    assert [(m.section, m.ordinal, m.problem) for m in d.measures] == [
+        ("三", "一是", None),
+        ("三", "二是", None),
+    ]
+    assert d.measures[0].title == "开展专项执法检查，年内覆盖主要平台企业8家"
+
+
+@pytest.mark.parametrize(
+    ("head", "lead", "co"),
+    [
+        (
+            "本提案由县农业农村局主办，县住房和城乡建设局、县生态环境分局协办。",
+            "县农业农村局",
+            ("县住房和城乡建设局", "县生态环境分局"),
+        ),
+        (
+            "此件由区教育局主办，区财政局和区人力资源和社会保障局会办。",
+            "区教育局",
+            ("区财政局", "区人力资源和社会保障局"),
+        ),
+        (
+            "您的建议已交由市交通运输局主办，市公安局交通警察支队及市城管局协办。",
+            "市交通运输局",
+            ("市公安局交通警察支队", "市城管局"),
+        ),
+    ],
+)
+def test_agencies_handled_by(head: str, lead: str, co: tuple[str, ...]) -> None:
+    from govnlp.parsing.header import find_agencies
+
+    assert find_agencies(head) == (lead, co)
+
+
+def test_self_lead_without_signer_kept_as_written() -> None:
+    d = parse_reply(
+        "张某委员：\n您的提案收悉。该提案由我局主办，市财政局会办。现答复如下：\n一是加快建设。二是加强监管。"
+    )
+    assert d.replying_agency is None and d.lead_agency == "我局" and d.co_agencies == ("市财政局",)

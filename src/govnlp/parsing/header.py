@@ -47,21 +47,21 @@ def find_title(lines: list[str]) -> str | None:
     (``…第6905号`` + ``建议的答复``). Without one, a header line naming the proposal (关于…的建议) is used.
     """
     cands: list[str] = []
-    for line in lines:
+    for i, line in enumerate(lines):
         t = line.strip()
         if (
             len(t) <= 120
             and not _TITLE_BAD_RE.search(t)
             and _TITLE_STRONG_RE.search(t)
-            and re.search(r"关于|对|第.{1,8}号|会议|建议|提案|议案", t)
+            and _TITLE_HINT_RE.search(t)
         ):
-            return _tidy_title(t)
+            return _tidy_title(_with_agency_line(lines, i, t))
     for i, line in enumerate(lines):
         t = line.strip()
         if len(t) > 120 or _TITLE_BAD_RE.search(t):
             continue
-        if _TITLE_WORD_RE.search(t) and (re.search(r"关于|对|第.{1,8}号|会议|建议|提案|议案", t)):
-            return _tidy_title(t)
+        if _TITLE_WORD_RE.search(t) and _TITLE_HINT_RE.search(t):
+            return _tidy_title(_with_agency_line(lines, i, t))
         if i + 1 < len(lines):
             nxt = lines[i + 1].strip()
             if len(nxt) <= 12 and _TITLE_WORD_RE.search(nxt) and re.search(r"关于|对|第.{1,8}号|会议", t):
@@ -69,6 +69,22 @@ def find_title(lines: list[str]) -> str | None:
         if re.match(r"^(?:关于|对)", t) or re.search(r"《关于.+》|第.{1,8}号(?:建议|提案|议案)", t):
             cands.append(t)
     return _tidy_title(cands[0]) if cands else None
+
+
+_TITLE_HINT_RE = re.compile(r"关于|对|第.{1,8}号|会议|建议|提案|议案")
+_TITLE_OPEN_RE = re.compile(r"^(?:关于|对|就)")
+_AGENCY_LINE_RE = re.compile(
+    r"^[\u4e00-\u9fff（）]{2,40}?(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|署|街道办事处|办事处|分局|站|所|馆)$"
+)
+
+
+def _with_agency_line(lines: list[str], i: int, t: str) -> str:
+    """A title split over two lines (``江州市人社局`` / ``对…提案的答复``) is joined: agency line + title."""
+    if i > 0 and _TITLE_OPEN_RE.match(t):
+        prev = lines[i - 1].strip()
+        if _AGENCY_LINE_RE.match(prev) and len(prev) + len(t) <= 120:
+            return prev + t
+    return t
 
 
 def _tidy_title(t: str) -> str:
@@ -324,14 +340,51 @@ _CO_RES = (
 _AGENCY_OK = re.compile(r"[局委厅办院府会室心队部处所站馆署司社团行道镇乡区县市]$")
 
 
+# "该提案由…", "本建议已交由…", "您的提案由…": the words before the agency in "…由X主办"
+_HANDLED_BY_RE = re.compile(
+    r"^(?:[该本此这上]|您的?|你的?|(?:代表|委员)的?)?(?:件|份|个|条)?"
+    r"(?:提案|建议|议案|意见|案|件|留言|来信|问题|事项)?(?:已|经研究|现|经)?(?:交|转|确定|明确|商定)?由"
+)
+# 和/及/与 join two agencies only when both sides are agencies: 住房和城乡建设局 is one
+_JOIN_RE = re.compile(r"和|及|与")
+_AGENCY_END_RE = re.compile(r"[局委厅办院府会室心队部处所站馆署司社团行]$")
+
+
 def _clean_agency(a: str) -> str | None:
     a = re.sub(r"^(?:由|为|是|并由|和|及|与|、)+", "", a.strip(" ，、"))
     a = re.sub(r"^.*?领办[，、]?", "", a)
+    a = _HANDLED_BY_RE.sub("", a)
     return a if 2 <= len(a) <= 40 and _AGENCY_OK.search(a) else None
 
 
+def _split_agencies(text: str) -> list[str]:
+    """``"县住房和城乡建设局、县财政局和县民政局"`` -> three names; 和/及/与 inside a name do not split it."""
+    out: list[str] = []
+    for part in re.split(r"[、，,]|以及", text):
+        last = 0
+        for m in _JOIN_RE.finditer(part):
+            # cut only after a complete name: 市财政局|和|市民政局, never 住房|和|城乡建设局
+            if (
+                m.start() - last >= 2
+                and _AGENCY_END_RE.search(part, 0, m.start())
+                and len(part) - m.end() >= 2
+            ):
+                out.append(part[last : m.start()])
+                last = m.end()
+        out.append(part[last:])
+    return out
+
+
 def find_agencies(head: str) -> tuple[str | None, tuple[str, ...]]:
-    """主办 and 会办/协办 agencies named in the header or the opening (``由X主办，Y、Z会办``)."""
+    """主办 and 会办/协办 agencies named in the header or the opening (``由X主办，Y、Z会办``).
+
+    The words before the agency (该提案由…, 本提案由…) are not part of it; 和/及/与 inside a name
+    (住房和城乡建设局, 人力资源和社会保障局) do not split it.
+
+    Example:
+        >>> find_agencies("本提案由县农业农村局主办，县住房和城乡建设局、县生态环境分局协办。")
+        ('县农业农村局', ('县住房和城乡建设局', '县生态环境分局'))
+    """
     lead = None
     for rx in _LEAD_RES:
         m = rx.search(head)
@@ -343,7 +396,7 @@ def find_agencies(head: str) -> tuple[str | None, tuple[str, ...]]:
     for rx in _CO_RES:
         m = rx.search(head)
         if m:
-            for part in re.split(r"[、，,和及与]|以及", m.group(1)):
+            for part in _split_agencies(m.group(1)):
                 a = _clean_agency(part)
                 if a and a != lead and a not in co:
                     co.append(a)
@@ -537,6 +590,13 @@ _DEPT_RE = re.compile(
 )
 
 
+def _balance_parens(v: str) -> str:
+    """Drop closing brackets that close nothing: ``市住建局物业管理处）`` (from a wrapped contact line)."""
+    while v and v[-1] in "）)" and v.count("（") + v.count("(") < v.count("）") + v.count(")"):
+        v = v[:-1]
+    return v
+
+
 def find_contact(lines: list[str]) -> Contact | None:
     """``{name, phone, department}`` from the contact lines (联系人：何伟慧 市…处 联系电话：2781260)."""
     text = " ".join(lines)
@@ -555,7 +615,7 @@ def find_contact(lines: list[str]) -> Contact | None:
             break
     m = _DEPT_LABEL_RE.search(text)
     if m:
-        dept = m.group(1)
+        dept = _balance_parens(m.group(1))
     else:
         # a unit named between the name and the phone, or after them
         rest = text

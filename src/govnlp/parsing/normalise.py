@@ -215,8 +215,14 @@ def _tables() -> tuple[dict[int, str], dict[int, str]]:
     return ts, match
 
 
+# punctuation that most scraped replies carry: replaced directly; the rest is looked for with one search
+_COMMON_PAIRS = ",:;()!?—"
+
+
 @lru_cache(maxsize=1)
-def _fast() -> tuple[re.Pattern[str], list[str], list[tuple[str, str]]]:
+def _fast() -> tuple[
+    re.Pattern[str], list[str], list[tuple[str, str]], re.Pattern[str], list[tuple[str, str]]
+]:
     ts, match = _tables()
     trad = "".join(chr(k) for k in ts if k < 0x10000)
     trad_re = re.compile("[" + re.escape(trad) + "]")
@@ -225,7 +231,10 @@ def _fast() -> tuple[re.Pattern[str], list[str], list[tuple[str, str]]]:
         if k < 0x10000:
             table[k] = v
     pairs = [(chr(k), v) for k, v in match.items() if k not in ts]
-    return trad_re, table, pairs
+    common = [(a, b) for a, b in pairs if a in _COMMON_PAIRS]
+    rare = [(a, b) for a, b in pairs if a not in _COMMON_PAIRS]
+    rare_re = re.compile("[" + re.escape("".join(a for a, _ in rare)) + "]")
+    return trad_re, table, common, rare_re, rare
 
 
 def matching_form(text: str) -> str:
@@ -238,12 +247,16 @@ def matching_form(text: str) -> str:
         >>> matching_form("關於第72號提案(A類)")
         '关于第72号提案（A类）'
     """
-    trad_re, table, pairs = _fast()
+    trad_re, table, common, rare_re, rare = _fast()
     if trad_re.search(text):
         return text.translate(table)
-    for a, b in pairs:
+    for a, b in common:
         if a in text:
             text = text.replace(a, b)
+    if rare_re.search(text):
+        for a, b in rare:
+            if a in text:
+                text = text.replace(a, b)
     return text
 
 

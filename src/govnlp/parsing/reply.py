@@ -17,12 +17,14 @@ from govnlp.parsing.structure import (
     _L1_RE,
     _L2_RE,
     _PROBLEM_LEAD_RE,
+    PROBLEM_SECTION_RE,
     Block,
     Para,
     assign_roles,
     cn_to_int,
     find_measures,
     measure_title,
+    problem_number,
     problem_text,
     split_paragraphs,
 )
@@ -32,6 +34,7 @@ __all__ = ["parse_reply"]
 logger = logging.getLogger(__name__)
 
 _HEADING_MAX = 60
+_SELF_RE = re.compile(r"(?:我|本)(?:局|委|厅|办|单位|部门|院|中心|府|室|公司)")
 _HEAD_END_RE = re.compile(r"[。！？；]")
 # "关于押金：学校与酒店…" — a topic label that opens a paragraph
 _UNNUMBERED_RE = re.compile(r"^关于([^，。：；！？]{2,24})：")
@@ -139,8 +142,9 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
     contact = H.find_contact(contact_lines) if contact_lines else None
     tail = "\n".join(ntexts[max(body_start, close_start - 3) :])
     replying_agency = H.find_replying_agency(closing_lines, title, meta, contact, header_lines, tail)
-    if lead and re.fullmatch(r"(?:我|本)(?:局|委|厅|办|单位|部门|院|中心)", lead):
-        lead = replying_agency
+    if lead and _SELF_RE.fullmatch(lead):
+        # 由我局主办: the replying agency leads; kept as written (我局) when the signer is unknown
+        lead = replying_agency or lead
     if (
         kind == "其他"
         and lead is None
@@ -162,6 +166,8 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
     # ---------------------------------------------------------------- structure
     sections: list[Section] = []
     problems: list[Problem] = []
+    prob_pos: list[int] = []  # where each problem starts, to keep document order
+    problem_sections: set[str] = set()  # 二、存在的主要问题: its enumerated items are problems
     blocks: list[Block] = []
     cur_sec: str | None = None
     cur_prob: str | None = None
@@ -198,10 +204,17 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
             sec_heading = text[rest_start : rest_start + hl].strip()
             sec_paras = []
             p.role, p.heading_level = "section_heading", 1
-            ptext = problem_text(m1.group(2)[:hl])
+            heading_norm = m1.group(2)[:hl].strip().rstrip("。：；！")
+            if PROBLEM_SECTION_RE.fullmatch(heading_norm):
+                problem_sections.add(cur_sec)
+                ptext = None
+                sec_is_problem = True
+            else:
+                ptext = problem_text(heading_norm)
+                sec_is_problem = ptext is not None
             cur_prob = ptext
-            sec_is_problem = ptext is not None
             if ptext:
+                prob_pos.append(p.start)
                 problems.append(
                     Problem(
                         id=content_id(doc_id, cur_sec, ptext, prefix="pb-"),
@@ -231,6 +244,7 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
                 if block.paras:
                     blocks.append(block)
                 cur_prob = ptext
+                prob_pos.append(p.start)
                 problems.append(
                     Problem(
                         id=content_id(doc_id, cur_sec or "", "", ptext, prefix="pb-"),
@@ -255,6 +269,7 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
                 if block.paras:
                     blocks.append(block)
                 cur_prob = ptext
+                prob_pos.append(p.start)
                 problems.append(
                     Problem(
                         id=content_id(doc_id, cur_sec or "", m2.group(1), ptext, prefix="pb-"),
@@ -296,12 +311,33 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
     fig_pos = [pos for pos, _ in all_figs]
     measures: list[Measure] = []
     for blk in blocks:
+        in_problem_section = blk.section is not None and blk.section in problem_sections
+        if in_problem_section and blk.problem is not None:
+            continue  # details of a problem under 存在的问题: neither problems nor measures
         for ms in find_measures(norm, paras, blk):
             mtext = _join(text, paras, ms.paras, ms.start, ms.end)
             mnorm = norm[ms.start : min(ms.end, paras[ms.paras[0]].end)] if ms.paras else ""
             tnorm = measure_title(mnorm, ms.ordinal)
             k = mnorm.find(tnorm) if tnorm else -1
             mtitle = mtext[k : k + len(tnorm)] if k >= 0 else tnorm
+            if in_problem_section:
+                # 二、存在的主要问题 一是…；二是…: the items are problems, not measures
+                if not mtitle:
+                    continue
+                number = problem_number(ms.ordinal)
+                prob_pos.append(ms.start)
+                problems.append(
+                    Problem(
+                        id=content_id(doc_id, blk.section or "", number, mtitle, prefix="pb-"),
+                        section=blk.section,
+                        number=number,
+                        text=mtitle,
+                    )
+                )
+                for j in ms.paras:
+                    if paras[j].problem is None:
+                        paras[j].problem = mtitle
+                continue
             lo = bisect.bisect_left(fig_pos, ms.start)
             hi = bisect.bisect_left(fig_pos, ms.end)
             figs = tuple(f for _, f in all_figs[lo:hi])
@@ -355,6 +391,9 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
     if positions or len({m.section for m in measures}) > 1:
         order = {mid: k for k, mid in enumerate(mid for p in paras for mid in p.measure_ids)}
         measures.sort(key=lambda m: order.get(m.id, 0))
+
+    if problem_sections and len(problems) > 1:
+        problems = [pb for _, _, pb in sorted(zip(prob_pos, range(len(problems)), problems, strict=True))]
 
     paragraphs = tuple(
         Paragraph(

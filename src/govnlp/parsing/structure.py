@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "CN_NUM",
+    "PROBLEM_SECTION_RE",
     "Block",
     "MeasureSpan",
     "Para",
     "assign_roles",
     "cn_to_int",
     "find_measures",
+    "problem_number",
     "problem_text",
     "split_paragraphs",
 ]
@@ -395,6 +397,21 @@ _GENERIC_PROBLEM = re.compile(
 )
 
 
+#: a section heading that announces a list of problems (二、存在的主要问题 / 当前面临的困难 / 问题与不足)
+PROBLEM_SECTION_RE = re.compile(
+    r"(?:当前|目前|现阶段|工作中|实际工作中|推进中|[我全本][市县区省州镇乡])?(?:仍然?|还|依然)?(?:存在|面临|遇到)?的?"
+    r"(?:主要|突出|几个|一些)?(?:问题|困难|不足|短板|难点|瓶颈)"
+    r"(?:[和与及、](?:问题|困难|不足|短板|难点|挑战|瓶颈|原因))?"
+)
+_PROBLEM_ORD_RE = re.compile(rf"[{CN_NUM}]{{1,3}}|\d{{1,2}}|[{_CIRCLED}]")
+
+
+def problem_number(ordinal: str) -> str:
+    """The number in an item's ordinal: ``一是`` -> ``一``, ``（2）`` -> ``2``, ``第三`` -> ``三``."""
+    m = _PROBLEM_ORD_RE.search(ordinal)
+    return m.group(0) if m else ordinal
+
+
 _PROBLEM_LEAD_RE = re.compile(r"^(?:(?:您|你|代表|委员)(?:们)?)?所?(?:反映|提出|提到|咨询|所提)的?")
 
 
@@ -406,7 +423,7 @@ def problem_text(heading: str) -> str | None:
         '企业信用监管缺少柔性化'
     """
     h = heading.strip().rstrip("。：；！")
-    if len(h) > 70:
+    if len(h) > 70 or PROBLEM_SECTION_RE.fullmatch(h):
         return None
     for i, rx in enumerate(_PROBLEM_RES):
         m = rx.search(h)
