@@ -201,10 +201,10 @@ def test_save_load_round_trip(
 
 
 def test_make_index_auto_threshold() -> None:
-    from govnlp.index import AUTO_HNSW_THRESHOLD
+    from govnlp.index import AUTO_APPROX_THRESHOLD
 
     assert index_params(make_index(8, "auto", 10))["index_type"] == "flat"
-    assert index_params(make_index(8, "auto", AUTO_HNSW_THRESHOLD))["index_type"] in ("hnsw", "ivf")
+    assert index_params(make_index(8, "auto", AUTO_APPROX_THRESHOLD))["index_type"] in ("hnsw", "ivf")
     assert index_params(make_index(8, "ivf"))["index_type"] == "ivf"
     assert isinstance(make_index(8, "numpy"), NumpyIndex)
     with pytest.raises(ConfigError, match="index_type"):

@@ -296,7 +296,7 @@ def test_cleaning_is_an_option(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_auto_switches_to_approximate(
     monkeypatch: pytest.MonkeyPatch, docs: list[ReplyDocument], approx: str
 ) -> None:
-    monkeypatch.setattr("govnlp.index.AUTO_HNSW_THRESHOLD", 30)
+    monkeypatch.setattr("govnlp.index.AUTO_APPROX_THRESHOLD", 30)
     monkeypatch.setattr("govnlp.index.AUTO_APPROX_TYPE", approx)
     idx = SearchIndex.build(docs[:4], embedder="hash")
     assert "flat" in repr(idx)

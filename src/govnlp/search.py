@@ -64,7 +64,7 @@ MODES = ("hybrid", "dense", "lexical")
 DEFAULT_MODE = "hybrid"
 #: Whether the embedded/tokenised text is cleaned by ``govnlp.cleaning.clean_for_index``.
 DEFAULT_CLEAN = True
-#: ``"auto"``: exact faiss below ``AUTO_HNSW_THRESHOLD`` vectors, HNSW above.
+#: ``"auto"``: exact faiss below ``govnlp.index.AUTO_APPROX_THRESHOLD`` vectors, approximate above.
 DEFAULT_INDEX_TYPE = "auto"
 #: Hybrid search fuses the top ``max(k * CANDIDATE_DEPTH_FACTOR, fusion["depth"])`` of each list.
 CANDIDATE_DEPTH_FACTOR = 10
@@ -188,7 +188,7 @@ class SearchIndex:
     Args:
         embedder: an Embedder, a spec for :func:`govnlp.load_embedder`, or None (the default model).
             Resolved on first use, so a lexical-only search of a loaded index never loads a model.
-        index_type: ``"auto"`` (exact faiss below ``AUTO_HNSW_THRESHOLD`` vectors, HNSW from there),
+        index_type: ``"auto"`` (exact faiss below ``AUTO_APPROX_THRESHOLD`` vectors, ``AUTO_APPROX_TYPE`` from there),
             ``"exact"``, ``"hnsw"``, ``"ivf"``, or ``"numpy"`` (brute force, no faiss).
         tokenizer: lexical tokenizer name (``bigram``, ``jieba``; None = ``lexical.DEFAULT_TOKENIZER``).
         fusion: hybrid fusion: None (:data:`DEFAULT_FUSION`, else ``govnlp.fusion.DEFAULT_FUSION``), a
@@ -350,15 +350,15 @@ class SearchIndex:
             self._fields.update(k for k in r if k not in ("text", "index_text"))
         self._next_label += len(records)
         self._cleaner_name = cleaner_name
-        self._maybe_switch_to_hnsw()
+        self._maybe_switch_to_approximate()
 
-    def _maybe_switch_to_hnsw(self) -> None:
+    def _maybe_switch_to_approximate(self) -> None:
         """With ``index_type="auto"``, move an exact index that has grown past the threshold to the
         approximate type (``govnlp.index.AUTO_APPROX_TYPE``)."""
         from govnlp import index as index_mod
 
         vec = self._vectors
-        if self.index_type != "auto" or vec is None or len(vec) < index_mod.AUTO_HNSW_THRESHOLD:
+        if self.index_type != "auto" or vec is None or len(vec) < index_mod.AUTO_APPROX_THRESHOLD:
             return
         if index_params(vec).get("index_type") != "flat":
             return
