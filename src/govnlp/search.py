@@ -526,7 +526,7 @@ class SearchIndex:
         return out
 
     def _hits(self, scores: np.ndarray, labels: np.ndarray, k: int, which: str) -> list[Hit]:
-        hits = []
+        hits: list[Hit] = []
         for s, lab in zip(scores[:k].tolist(), labels[:k].tolist(), strict=True):
             if lab < 0:
                 break

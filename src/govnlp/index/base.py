@@ -21,8 +21,10 @@ __all__ = ["VectorIndex", "check_labels", "check_vectors"]
 class VectorIndex(Protocol):
     """What :class:`~govnlp.search.SearchIndex` needs of a vector store."""
 
-    #: short name written to the manifest (``numpy``, ``faiss-flat``, ``faiss-hnsw``)
-    kind: str
+    @property
+    def kind(self) -> str:
+        """A short name: ``numpy``, ``faiss-flat``, ``faiss-hnsw``, ``faiss-ivf``."""
+        ...
 
     @property
     def dim(self) -> int:

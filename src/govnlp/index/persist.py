@@ -186,10 +186,12 @@ def read_search_index(
     if [r.get("id") for r in records] != ids:
         raise FormatError(f"{folder}: records.jsonl and ids.json list different ids; save the index again.")
     label_set = set(labels)
-    for name, held in (
-        ("vectors", vectors.labels() if vectors is not None else []),
+    empty = np.zeros(0, dtype=np.int64)
+    parts: list[tuple[str, np.ndarray]] = [
+        ("vectors", vectors.labels() if vectors is not None else empty),
         ("lexical", lexical.labels()),
-    ):
+    ]
+    for name, held in parts:
         if set(np.asarray(held).tolist()) != label_set:
             raise FormatError(
                 f"{folder}: the {name} index holds other labels than ids.json; save the index again."
