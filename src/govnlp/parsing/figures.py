@@ -97,8 +97,9 @@ _UNITS = (
 _UNIT_ALT = "|".join(sorted({re.escape(u) for u in _UNITS}, key=len, reverse=True))
 _NUMBER_RE = re.compile(r"\d+(?:，\d{3}(?!\d))*(?:\.\d+)?")
 _AFTER_RE = re.compile(rf"\s*(余|多)?\s*(万|亿|千|百)?\s*({_UNIT_ALT})?")
+# opens with one character class ([0-9], not \d+) so the regex engine skips non-digits quickly
 _WITH_UNIT_RE = re.compile(
-    rf"(\d+(?:，\d{{3}}(?!\d))*(?:\.\d+)?)\s*(余|多)?\s*(?:(万|亿|千|百)\s*({_UNIT_ALT})?|({_UNIT_ALT}))"
+    rf"([0-9][0-9]*(?:，\d{{3}}(?!\d))*(?:\.\d+)?)\s*(余|多)?\s*(?:(万|亿|千|百)\s*({_UNIT_ALT})?|({_UNIT_ALT}))"
 )
 _UNIT_FIRST = set("余多万亿千百 ") | {u[0] for u in _UNITS}
 #: number (with thousands separators or decimals), optional 余/多, optional 万/亿, unit
@@ -109,8 +110,8 @@ _CLAUSE_START = set('，。；：、！？,;:（）()《》“”"\n ')
 _MAX_CONTEXT = 24
 _BAD_BEFORE = set(".〔第")
 _DATE_UNITS = {"年", "个月", "天", "周"}
-# the run of non-delimiters that ends at the figure (searched in a short window before it)
-_CTX_RE = re.compile("[^" + re.escape("".join(sorted(_CLAUSE_START))) + "]*$")
+# up to the last delimiter before the figure (matched in a short window before it; linear, unlike "[^…]*$")
+_LAST_DELIM_RE = re.compile(".*[" + re.escape("".join(sorted(_CLAUSE_START))) + "]", re.S)
 
 
 def find_figures(norm: str, orig: str, offset: int = 0) -> list[tuple[int, Figure]]:
@@ -131,7 +132,7 @@ def find_figures(norm: str, orig: str, offset: int = 0) -> list[tuple[int, Figur
     """
     out: list[tuple[int, Figure]] = []
     n = len(norm)
-    ctx_search = _CTX_RE.search
+    last_delim = _LAST_DELIM_RE.match
     for m in _WITH_UNIT_RE.finditer(norm):
         start, end = m.span()
         before = norm[start - 1] if start > 0 else " "
@@ -151,7 +152,9 @@ def find_figures(norm: str, orig: str, offset: int = 0) -> list[tuple[int, Figur
         except ValueError:  # pragma: no cover - the pattern only matches numbers
             continue
         # the clause around the figure: back to the previous delimiter
-        s = ctx_search(norm, max(0, start - _MAX_CONTEXT), start).start()  # type: ignore[union-attr]
+        lo = max(0, start - _MAX_CONTEXT)
+        md = last_delim(norm, lo, start)
+        s = md.end() if md else lo
         out.append(
             (offset + start, Figure(value=value, unit=(mult or "") + (unit or ""), text=orig[s:end].strip()))
         )

@@ -244,6 +244,8 @@ def find_document_number(texts: list[str]) -> str | None:
     document title (``《…》（…〔2019〕20号）``) or after 根据/按照 is someone else's document.
     """
     for text in texts:
+        if "〔" not in text:
+            continue  # the pattern needs the bracket; skip the (slow) scan
         for m in _DOCNUM_RE.finditer(text):
             prefix = m.group(1)
             while True:

@@ -71,7 +71,7 @@ _AFTER_WS_RE = re.compile(
 _SENT_END = set("。！？；：!?")
 _TITLE_ENDS = {"答复", "复函", "的函", "意见", "回复"}
 _AFTER_WS_FIRST = set(CN_NUM + "0123456789（" + _CIRCLED + "联感衷再谢最此特抄附")
-_INLINE_L1_RE = re.compile(rf"[{CN_NUM}]{{1,3}}、")
+_INLINE_L1_RE = re.compile(rf"[{CN_NUM}][{CN_NUM}]{{0,2}}、")
 _TRAILING_DATE_RE = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 _SALUTATION_PREFIX_RE = re.compile(
     r"^(?:尊敬的)?(?:(?:网友|市民|群众|同志|先生|女士|UU\d+)[^：。！？，]{0,24}?|[^：。！？，]{1,30}?(?:网友|代表|委员|同志|先生|女士|[”\"]))："
@@ -105,6 +105,7 @@ def _find_all(seg: str, token: str) -> list[int]:
 _SPACE_RE = re.compile(r"\s+")
 _HEADING_START_RE = re.compile(rf"^(?:[{CN_NUM}]{{1,3}}、|（[{CN_NUM}]{{1,3}}）)")
 _HEAD_SENT_END_RE = re.compile(r"[。！？：]")
+_HEADING_AT_RE = re.compile(rf"[{CN_NUM}]{{1,3}}、|（[{CN_NUM}]{{1,3}}）")  # _HEADING_START_RE at a position
 
 
 @dataclass
@@ -188,15 +189,17 @@ def _split_line(norm: str, start: int, end: int) -> list[tuple[int, int]]:
     # a heading followed by its body after a space: "一、完善机制，增强合力 优化法治化…"
     if spaces and ("、" in seg or "（" in seg):
         ordered_cuts = sorted(cuts)
-        for sa, sb in spaces:
-            k = bisect.bisect_right(ordered_cuts, sa) - 1
-            prev_cut = ordered_cuts[k]
-            if sa - prev_cut > 45:
-                continue
-            piece = seg[prev_cut:sa]
-            if _HEADING_START_RE.match(piece) and not _HEAD_SENT_END_RE.search(piece[:-1]):
-                cuts.add(sa)
-                cuts.add(sb)
+        heads = {c for c in ordered_cuts if _HEADING_AT_RE.match(seg, c)}
+        if heads:
+            for sa, sb in spaces:
+                prev_cut = ordered_cuts[bisect.bisect_right(ordered_cuts, sa) - 1]
+                if (
+                    prev_cut in heads
+                    and sa - prev_cut <= 45
+                    and not _HEAD_SENT_END_RE.search(seg, prev_cut, sa - 1)
+                ):
+                    cuts.add(sa)
+                    cuts.add(sb)
     ordered = sorted(cuts)
     spans = []
     for a, b in itertools.pairwise(ordered):
@@ -211,7 +214,7 @@ def _split_line(norm: str, start: int, end: int) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for s, e in spans:
         piece = norm[s:e]
-        if _HEADING_START_RE.match(piece) and len(piece) > 50:
+        if len(piece) > 50 and _HEADING_START_RE.match(piece):
             m = _HEAD_SENT_END_RE.search(piece, 0, 50)
             if m and m.end() < len(piece) and piece[m.end() :].strip():
                 cut = s + m.end()
@@ -440,9 +443,10 @@ def problem_text(heading: str) -> str | None:
 
 # (pattern, trigger substring or None, characters allowed right before the marker or None for "start only")
 _MEASURE_RES: dict[str, tuple[re.Pattern[str], str | None, str | None]] = {
-    "shi": (re.compile(rf"([{CN_NUM}]{{1,3}})是"), "是", "。；：！？，\n "),
+    # each pattern opens with a single character class (not a repeat) so the regex engine can skip ahead
+    "shi": (re.compile(rf"([{CN_NUM}][{CN_NUM}]{{0,2}})是"), "是", "。；：！？，\n "),
     "paren_cn": (re.compile(rf"（([{CN_NUM}]{{1,3}})）"), "（", None),
-    "dot": (re.compile(r"(\d{1,2})[.、](?:(?=(?:19|20)\d{2}年)|(?![\d%]))"), None, "。；：！？\n "),
+    "dot": (re.compile(r"([0-9][0-9]?)[.、](?:(?=(?:19|20)\d{2}年)|(?![\d%]))"), None, "。；：！？\n "),
     "paren_num": (re.compile(r"（(\d{1,2})）"), "（", "。；：！？，\n "),
     "circle": (re.compile(rf"([{_CIRCLED}])"), None, "。；：！？，\n "),
     "di": (re.compile(rf"(第[{CN_NUM}]{{1,3}})[，、：]"), "第", "。；：！？\n "),
