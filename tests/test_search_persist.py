@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from govnlp.embedders import load_embedder
-from govnlp.errors import EmbedderMismatchError, FormatError
+from govnlp.errors import ConfigError, EmbedderMismatchError, FormatError
 from govnlp.search import SearchIndex
 
 RECORDS = [
@@ -164,3 +164,21 @@ def test_save_overwrites_and_empty_index(tmp_path: Path) -> None:
     assert len(empty) == 0 and empty.search("x") == []
     empty.add(RECORDS[:3])
     assert len(empty.search("老旧小区", k=3)) == 3
+
+
+def test_embedder_objects_and_specs_survive_a_resave(tmp_path: Path) -> None:
+    emb = load_embedder("hash", dim=64)  # an object: not reloadable by name
+    SearchIndex.build(RECORDS, embedder=emb).save(tmp_path / "obj")
+    lexical_only = SearchIndex.load(tmp_path / "obj")
+    assert lexical_only.search("垃圾分类", mode="lexical")  # no embedder needed
+    with pytest.raises(ConfigError, match="embedder="):
+        lexical_only.search("垃圾分类", mode="dense")
+    ok = SearchIndex.load(tmp_path / "obj", embedder=emb)
+    assert ok.search("垃圾分类", k=1, mode="dense")[0].id == "r7"
+    # a spec-built index loaded with an explicit embedder keeps its spec for the next save
+    SearchIndex.build(RECORDS, embedder="hash").save(tmp_path / "spec")
+    again = SearchIndex.load(tmp_path / "spec", embedder=load_embedder("hash"))
+    again.save(tmp_path / "spec2")
+    m = json.loads((tmp_path / "spec2" / "manifest.json").read_text(encoding="utf-8"))
+    assert m["embedder"]["spec"] == "hash" and m["embedder"]["reloadable"] is True
+    assert SearchIndex.load(tmp_path / "spec2").search("垃圾分类", k=1, mode="dense")[0].id == "r7"

@@ -257,6 +257,12 @@ class SearchIndex:
     def embedder(self) -> Embedder:
         """The embedder (loaded on first use; checked against the recorded fingerprint of a loaded index)."""
         if self._embedder is None:
+            if not self._reloadable:
+                name = (self._expected or {}).get("name", "?")
+                raise ConfigError(
+                    f"this index was built with an embedder object ({name!r}) that cannot be reloaded by name; "
+                    "pass it again: SearchIndex.load(path, embedder=...)"
+                )
             emb = resolve_embedder(self._embedder_spec)
             self._check_embedder(emb)
             self._embedder = emb

@@ -150,9 +150,9 @@ def read_search_index(
         batch_size=int(m.get("batch_size", 32)),
     )
     index._expected = emb_entry
+    index._embedder_spec = emb_entry.get("spec")  # kept for the next save, whatever embedder= was given
     index._reloadable = bool(emb_entry.get("reloadable", True))
     index._cleaner_name = cleaning.get("cleaner", "none")
-    import json
 
     try:
         ids_doc = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
