@@ -389,3 +389,50 @@ def test_self_lead_without_signer_kept_as_written() -> None:
         "张某委员：\n您的提案收悉。该提案由我局主办，市财政局会办。现答复如下：\n一是加快建设。二是加强监管。"
     )
     assert d.replying_agency is None and d.lead_agency == "我局" and d.co_agencies == ("市财政局",)
+
+
+@pytest.mark.parametrize(
+    ("text", "agency"),
+    [
+        # a 主办单位 line under the reply
+        (
+            "关于对区政协二届三次会议第045号提案的答复\n刘某委员：\n您的提案收悉，现答复如下：\n"
+            "我委将加快推进公共自行车更新。\n感谢您对建设管理工作的关心和支持。\n主办单位：东湖区建设和管理委员会",
+            "东湖区建设和管理委员会",
+        ),
+        # the agency in brackets after the title
+        (
+            "对县十五届人大二次会议第7号建议的答复（水利局）\n赵某代表：\n你提出的建议收悉。现答复如下：\n"
+            "该段河道已纳入中小河流治理规划。\n感谢你对水利工作的关心和支持。",
+            "水利局",
+        ),
+        # a year before the agency in the title
+        (
+            "2021年县卫健局对县人大第九届二次会议第31号建议答复的函\n钱某代表：\n您的建议收悉，现答复如下：\n"
+            "我局将增加村卫生室药品配备。\n感谢您的关心。",
+            "县卫健局",
+        ),
+        # full-width spaces lost to a wrong encoding in front of the signature
+        (
+            "孙某代表：\n您提出的建议已收悉，现答复如下：\n我局已完成道路改造方案。\n感谢您的关心和支持。\n"
+            "??????????河西区住房和城乡建设局\n????????2023年4月27日",
+            "河西区住房和城乡建设局",
+        ),
+        # a page's key | value metadata table without colons
+        (
+            "索引号 | 12345678-/2021-0001 | 发布机构 | 南山县文化和旅游局 | 公开目录 | 建议办理结果\n"
+            "周某代表：\n您提出的建议收悉，现答复如下：\n我局将争取项目资金改善乡村旅游道路。",
+            "南山县文化和旅游局",
+        ),
+    ],
+)
+def test_replying_agency_patterns(text: str, agency: str) -> None:
+    assert parse_reply(text).replying_agency == agency
+
+
+def test_site_footer_is_not_the_replying_agency() -> None:
+    d = parse_reply(
+        "吴某代表：\n您提出的建议收悉，现答复如下：\n我们将优化公交线路。\n"
+        "主办单位：某市人民政府 版权所有 承办单位：某市人民政府办公室"
+    )
+    assert d.replying_agency is None

@@ -411,6 +411,11 @@ _AGENCY_NAME = r"[\u4e00-\u9fff（）]{2,40}?(?:局|委|厅|办|院|政府|委�
 _TITLE_PREFIX_RE = re.compile(rf"^({_AGENCY_NAME})\s*(?:关于|对|就|办理)")
 _LONE_AGENCY_RE = re.compile(rf"^({_AGENCY_NAME})$")
 _CONTACT_US_RE = re.compile(rf"请(?:与|和|向)({_AGENCY_NAME})(?:联系|反映)")
+_YEAR_PREFIX_RE = re.compile(r"^(?:19|20)\d{2}\s*年度?\s*")
+_LABELED_AGENCY_RE = re.compile(
+    rf"^(?:主办|承办|答复|办理|办复)(?:单位|部门|机关)\s*[：:]\s*({_AGENCY_NAME})$"
+)
+_TITLE_SUFFIX_AGENCY_RE = re.compile(rf"(?:答复|复函|回复|的函)（({_AGENCY_NAME})）$")
 _GENERIC_OFFICE_RE = re.compile(r"^(?:[县区市]?(?:政府|人大|政协)办(?:公室)?|政府办公室)$|承办$")
 
 
@@ -442,12 +447,22 @@ def find_replying_agency(
     if m:
         return m.group(1)
     if title:
-        m = _TITLE_PREFIX_RE.match(title)
+        m = _TITLE_PREFIX_RE.match(_YEAR_PREFIX_RE.sub("", title))
         if m:
             return m.group(1)
     for i, line in enumerate(header or []):
         m = _LONE_AGENCY_RE.match(line.strip())
         if m and i + 1 < len(header or []) and re.match(r"^(?:关于|对|就)", (header or [])[i + 1].strip()):
+            return m.group(1)
+    for line in reversed(closing):
+        # "主办单位：某区建设和管理委员会" under the reply (a whole line: not a site footer with 版权所有)
+        m = _LABELED_AGENCY_RE.match(line.strip())
+        if m and not _GENERIC_OFFICE_RE.search(m.group(1)):
+            return m.group(1)
+    if title:
+        # "对…第3号建议的答复（水利局）"
+        m = _TITLE_SUFFIX_AGENCY_RE.search(title)
+        if m:
             return m.group(1)
     for key in ("承办单位", "公开主体", "发布机构", "发文机关", "制定机关"):
         v = meta.get(key)

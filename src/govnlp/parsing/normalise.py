@@ -136,6 +136,8 @@ META_KEYS = (
     "编辑",
     "字号",
 )
+_META_KEY_SET = frozenset(META_KEYS)
+_QMARK_RUN_RE = re.compile(r"(?m)^[ \t]*\?{2,}[ \t]*")
 _META_KEY_ALT = "|".join(sorted(META_KEYS, key=len, reverse=True))
 _META_LINE_RE = re.compile(rf"^[•·●\-\s]*[【\[〔]?(?:{_META_KEY_ALT})[】\]〕]?\s*[：:]")
 _META_ONLY_RE = re.compile(rf"^[•·●\-\s]*[【\[〔]?(?:{_META_KEY_ALT})[】\]〕]?\s*[：:]?\s*$")
@@ -321,7 +323,11 @@ def clean_text(raw: str) -> CleanText:
         ['王某代表：']
     """
     text = _clean_chars(raw)
+    if "??" in text:
+        text = _QMARK_RUN_RE.sub("", text)  # full-width spaces lost to a wrong encoding ("????昆区住建局")
+    table_meta: dict[str, str] = {}
     if "|" in text:
+        table_meta = _pipe_table_meta(text)
         text = _PIPES_RE.sub(" ", text)
     if "  " in text:
         text = _SPACES_RE.sub(" ", text)
@@ -367,7 +373,26 @@ def clean_text(raw: str) -> CleanText:
                 m_line = m_line[:a] + m_line[b:]
         lines.append(line)
         norm_lines.append(m_line)
+    for key, value in table_meta.items():
+        meta.setdefault(key, value)
     return CleanText(lines, meta, dropped, norm_lines)
+
+
+def _pipe_table_meta(text: str) -> dict[str, str]:
+    """Metadata from a page's key | value table row (``索引号 | … | 发布机构 | 某县文旅局 | …``), no colons."""
+    meta: dict[str, str] = {}
+    for line in text.split("\n"):
+        if line.count("|") < 3:
+            continue
+        cells = [c.strip() for c in line.split("|")]
+        keys = [matching_form(c).replace(" ", "") for c in cells]
+        if sum(k in _META_KEY_SET for k in keys) < 2:
+            continue  # a table row with at least two known keys is a metadata row
+        for i in range(len(cells) - 1):
+            value = cells[i + 1]
+            if keys[i] in _META_KEY_SET and value and keys[i + 1] not in _META_KEY_SET and len(value) <= 60:
+                meta.setdefault(keys[i], value)
+    return meta
 
 
 _NO_CJK_JUNK_RE = re.compile(
