@@ -209,3 +209,23 @@ def test_make_index_auto_threshold() -> None:
     assert isinstance(make_index(8, "numpy"), NumpyIndex)
     with pytest.raises(ConfigError, match="index_type"):
         make_index(8, "lsh")
+
+
+def test_ivf_retrains_as_it_grows(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    vecs = _unit(rng, 1200)
+    index = FaissIndex(DIM, index_type="ivf", nprobe=1000)  # all lists probed: exact answers
+    index.add(vecs[:100], np.arange(100))
+    first = index.nlist
+    index.add(vecs[100:1200], np.arange(100, 1200))  # 12x the training size: retrained
+    assert index.nlist is not None and first is not None and index.nlist > first
+    assert len(index) == 1200 and sorted(index.labels().tolist()) == list(range(1200))
+    q = _unit(rng, 5)
+    _assert_matches("exact", index.search(q, 10), _brute(vecs, np.arange(1200), q, 10))
+    index.save(tmp_path)
+    loaded = load_index(tmp_path, DIM, index_params(index))
+    assert index_params(loaded) == index_params(index)
+    fixed = FaissIndex(DIM, index_type="ivf", nlist=4)
+    fixed.add(vecs[:100], np.arange(100))
+    fixed.add(vecs[100:], np.arange(100, 1200))
+    assert fixed.nlist == 4  # a given nlist is kept

@@ -10,7 +10,8 @@ Vectors are L2-normalised, so inner product is cosine similarity. Labels are the
   once the deleted share passes :data:`HNSW_REBUILD_FRACTION`.
 - ``ivf``: ``IndexIVFFlat`` (inner product) holding the labels itself, with a hash-table direct map so
   that vectors can be reconstructed and removed. Trained on the first ``add`` (``nlist`` about
-  ``sqrt(n)``); ``nprobe`` lists are searched.
+  ``sqrt(n)``) and retrained when it has grown :data:`IVF_RETRAIN_GROWTH`-fold; ``nprobe`` lists are
+  searched.
 
 Filtered search (``subset=``) is exact and complete: a subset of at most :data:`SUBSET_GATHER_MAX`
 labels is searched by gathering its vectors and one BLAS product; a larger one goes through faiss with
@@ -58,6 +59,9 @@ DEFAULT_IVF_NPROBE = 64
 #: IVF k-means iterations and training points per list (a sample; keeps training to seconds).
 IVF_TRAIN_ITERATIONS = 10
 IVF_TRAIN_POINTS_PER_LIST = 40
+#: An IVF index whose ``nlist`` was chosen automatically is retrained once it holds this many times
+#: the vectors it was trained on (so ``nlist`` keeps up with ~sqrt(n) and ``nprobe`` keeps its recall).
+IVF_RETRAIN_GROWTH = 4
 #: Filtered searches over at most this many labels gather the vectors and use numpy (exact). Measured
 #: in benchmarks/search_speed.py: gathering wins up to 3,000 (100k and 1M vectors), faiss's
 #: IDSelectorBatch wins from 10,000 at 100k vectors.
@@ -117,6 +121,8 @@ class FaissIndex:
         self.ef_search = int(ef_search)
         self.nlist = nlist
         self.nprobe = int(nprobe)
+        self._auto_nlist = nlist is None  # ivf: nlist follows the size (retrained as the index grows)
+        self._trained_n = 0
         self._deleted: set[int] = set()
         self._ivf_labels = np.zeros(0, dtype=np.int64)  # ivf only: labels in insertion order
         self._index = self._new_index(nlist or 1)
@@ -149,8 +155,9 @@ class FaissIndex:
         return ivf
 
     def _train_ivf(self, vecs: np.ndarray) -> None:
-        nlist = min(self.nlist or ivf_nlist(len(vecs)), len(vecs))  # k-means needs a point per list
-        if self.nlist and nlist < self.nlist:
+        given = None if self._auto_nlist else self.nlist
+        nlist = min(given or ivf_nlist(len(vecs)), len(vecs))  # k-means needs a point per list
+        if given and nlist < given:
             logger.warning(
                 "IVF: %d training vectors for nlist=%d; using nlist=%d", len(vecs), self.nlist, nlist
             )
@@ -162,6 +169,7 @@ class FaissIndex:
         index.set_direct_map_type(_faiss().DirectMap.Hashtable)
         self._index = index
         self.nlist = nlist
+        self._trained_n = len(vecs)
 
     @property
     def faiss_index(self) -> Any:
@@ -174,7 +182,9 @@ class FaissIndex:
         if self.index_type == "hnsw":
             out.update(hnsw_m=self.hnsw_m, ef_construction=self.ef_construction, ef_search=self.ef_search)
         elif self.index_type == "ivf":
-            out.update(nlist=self.nlist, nprobe=self.nprobe)
+            out.update(
+                nlist=self.nlist, nprobe=self.nprobe, auto_nlist=self._auto_nlist, trained_n=self._trained_n
+            )
         return out
 
     @property
@@ -248,6 +258,13 @@ class FaissIndex:
                 self._train_ivf(vecs)
             self._index.add_with_ids(vecs, labs)
             self._ivf_labels = np.concatenate([self._ivf_labels, labs])
+            n = int(self._index.ntotal)
+            if (
+                self._auto_nlist
+                and n >= IVF_RETRAIN_GROWTH * self._trained_n
+                and ivf_nlist(n) > (self.nlist or 0)
+            ):
+                self._retrain_ivf()
         else:
             self._index.add_with_ids(vecs, labs)
             self._invalidate()
@@ -286,6 +303,16 @@ class FaissIndex:
         self._invalidate()
         if len(live):
             self._index.add_with_ids(vecs, live)
+
+    def _retrain_ivf(self) -> None:
+        """Train new IVF lists on all vectors (``nlist`` ~ sqrt(n) again) and re-add them."""
+        labels = self._ivf_labels.copy()
+        vecs = self.reconstruct(labels)
+        logger.info(
+            "IVF index grew to %d vectors (trained on %d): retraining its lists", len(labels), self._trained_n
+        )
+        self._train_ivf(vecs)
+        self._index.add_with_ids(vecs, labels)
 
     def reconstruct(self, labels: np.ndarray) -> np.ndarray:
         labs = check_labels(labels)
@@ -418,6 +445,8 @@ class FaissIndex:
             inner.hnsw.efSearch = index.ef_search
         if index.index_type == "ivf":
             raw.nprobe = index.nprobe
+            index._auto_nlist = bool(params.get("auto_nlist", False))
+            index._trained_n = int(params.get("trained_n", raw.ntotal))
             il = raw.invlists
             parts = [
                 faiss.rev_swig_ptr(il.get_ids(i), il.list_size(i)).copy()
