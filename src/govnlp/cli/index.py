@@ -61,9 +61,9 @@ def register(sub: Any) -> None:
     )
     b.add_argument(
         "--index-type",
-        choices=("auto", "exact", "hnsw", "numpy"),
+        choices=("auto", "exact", "hnsw", "ivf", "numpy"),
         default=None,
-        help="vector index (default: auto = exact, HNSW past the size threshold)",
+        help="vector index (default: auto = exact, IVF past the size threshold)",
     )
     b.add_argument(
         "--tokenizer",
