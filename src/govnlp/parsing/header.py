@@ -433,8 +433,10 @@ def find_replying_agency(
 ) -> str | None:
     """Who signs the reply, from the strongest evidence to the weakest.
 
-    The signature line in the closing; "请与X联系" near the end; the title's prefix (X关于…); a lone agency
-    line above the title; the page's 承办单位/公开主体/发布机构/制定机关 field; the contact's unit; 来源.
+    The signature line in the closing; "请与X联系" near the end; the title's prefix (X关于…, also after a
+    year: 2019年X对…); a lone agency line above the title; a 主办单位/承办单位：X line under the reply; the
+    agency in brackets after the title (…的答复（水利局）); the page's 承办单位/公开主体/发布机构/制定机关
+    field; the contact's unit; 来源.
     """
     for line in reversed(closing):
         t = line.strip()
