@@ -163,6 +163,9 @@ _SESSION_RE = re.compile(
 )
 
 
+_ASSEMBLY_HINT_RE = re.compile(r"人大|政协|人民代表大会|政治协商会议")
+
+
 def find_assembly(text: str) -> str | None:
     """Who raised the proposal: ``市政协``, ``县人大``, ``全国人大`` … (level + 人大/政协) or None.
 
@@ -170,6 +173,8 @@ def find_assembly(text: str) -> str | None:
         >>> find_assembly("对县第十六届人民代表大会第四次会议第78号建议")
         '县人大'
     """
+    if not _ASSEMBLY_HINT_RE.search(text):
+        return None
     for m in _ASSEMBLY_RE.finditer(text):
         level = m.group(2) or m.group(1) or ""
         body = "政协" if m.group(3) in ("政协", "政治协商会议") else "人大"
@@ -192,6 +197,8 @@ def find_session(text: str) -> str | None:
         >>> find_session("市政协五届三次会议第14号提案")
         '五届三次'
     """
+    if "届" not in text:
+        return None
     m = _SESSION_RE.search(text)
     if not m:
         return None
@@ -339,6 +346,7 @@ _CO_RES = (
         r"(?:^|[，。；：\s])([^，。；：\s《》]{2,120}?)(?:负责)?(?:会办|协办|参办|配合办理)(?![意单部])"
     ),
 )
+_CO_HINT_RE = re.compile(r"会办|协办|配合|参办")
 _AGENCY_OK = re.compile(r"[局委厅办院府会室心队部处所站馆署司社团行道镇乡区县市]$")
 
 
@@ -354,8 +362,11 @@ _AGENCY_END_RE = re.compile(r"[局委厅办院府会室心队部处所站馆署�
 
 def _clean_agency(a: str) -> str | None:
     a = re.sub(r"^(?:由|为|是|并由|和|及|与|、)+", "", a.strip(" ，、"))
-    a = re.sub(r"^.*?领办[，、]?", "", a)
-    a = _HANDLED_BY_RE.sub("", a)
+    if "领办" in a:
+        a = re.sub(r"^.*?领办[，、]?", "", a)
+    m = _HANDLED_BY_RE.match(a)
+    if m:
+        a = a[m.end() :]
     return a if 2 <= len(a) <= 40 and _AGENCY_OK.search(a) else None
 
 
@@ -388,13 +399,15 @@ def find_agencies(head: str) -> tuple[str | None, tuple[str, ...]]:
         ('县农业农村局', ('县住房和城乡建设局', '县生态环境分局'))
     """
     lead = None
+    co: list[str] = []
+    if "主办" not in head and not _CO_HINT_RE.search(head):
+        return None, ()
     for rx in _LEAD_RES:
         m = rx.search(head)
         if m:
             lead = _clean_agency(m.group(1))
             if lead:
                 break
-    co: list[str] = []
     for rx in _CO_RES:
         m = rx.search(head)
         if m:

@@ -382,10 +382,10 @@ def _pipe_table_meta(text: str) -> dict[str, str]:
     """Metadata from a page's key | value table row (``索引号 | … | 发布机构 | 某县文旅局 | …``), no colons."""
     meta: dict[str, str] = {}
     for line in text.split("\n"):
-        if line.count("|") < 3:
-            continue
+        if len(line) > 400 or line.count("|") < 3:
+            continue  # a metadata row is short
         cells = [c.strip() for c in line.split("|")]
-        keys = [matching_form(c).replace(" ", "") for c in cells]
+        keys = [matching_form(c).replace(" ", "") if len(c) <= 8 else "" for c in cells]
         if sum(k in _META_KEY_SET for k in keys) < 2:
             continue  # a table row with at least two known keys is a metadata row
         for i in range(len(cells) - 1):
