@@ -72,6 +72,7 @@ DEFAULT_BATCH_SIZE = 16
 DEFAULT_MAX_SEQ_LENGTH = 256
 DEFAULT_REWRITE: Rewrite = "mix"
 DEFAULT_FREEZE_EMBEDDINGS = True
+DEFAULT_FREEZE_LAYERS = 0
 
 _FORMAT = "govnlp.finetuned_embedder"
 _FORMAT_VERSION = 1
@@ -259,6 +260,7 @@ def fine_tune(
     weight_decay: float = 0.01,
     max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH,
     freeze_embeddings: bool = DEFAULT_FREEZE_EMBEDDINGS,
+    freeze_layers: int = DEFAULT_FREEZE_LAYERS,
     scale: float = 20.0,
     random_state: int = 0,
     overwrite: bool = False,
@@ -280,7 +282,9 @@ def fine_tune(
         warmup_ratio: share of the steps used for warm-up.
         weight_decay: AdamW weight decay.
         max_seq_length: tokens per text during training (prompt included).
-        freeze_embeddings: keep the word-embedding table fixed.
+        freeze_embeddings: keep the embedding layer (word, position, type embeddings) fixed.
+        freeze_layers: also keep the bottom this many transformer layers fixed (BERT-style encoders);
+            cheaper steps (no backward pass through them) and less drift from the base model.
         scale: the inverse temperature of the loss (cosine similarities times ``scale``).
         random_state: seeds shuffling and dropout (inside a forked RNG; the global RNG is left alone).
         overwrite: replace an existing ``out`` folder.
@@ -329,9 +333,17 @@ def fine_tune(
     old_max = model.max_seq_length
     model.max_seq_length = min(max_seq_length, old_max or max_seq_length)
     frozen: list[Any] = []
-    if freeze_embeddings:
-        emb_layer = model[0].auto_model.get_input_embeddings()
-        for prm in emb_layer.parameters():
+    to_freeze: list[Any] = []
+    auto = getattr(model[0], "auto_model", None)
+    if freeze_embeddings and auto is not None:
+        to_freeze.append(getattr(auto, "embeddings", None) or auto.get_input_embeddings())
+    if freeze_layers > 0:
+        layers = getattr(getattr(auto, "encoder", None), "layer", None)
+        if layers is None:
+            raise ConfigError("freeze_layers needs a BERT-style encoder (model.encoder.layer); use 0")
+        to_freeze.extend(list(layers)[:freeze_layers])
+    for module in to_freeze:
+        for prm in module.parameters():
             if prm.requires_grad:
                 prm.requires_grad_(False)
                 frozen.append(prm)
@@ -425,6 +437,7 @@ def fine_tune(
                 learning_rate=learning_rate,
                 max_seq_length=max_seq_length,
                 freeze_embeddings=freeze_embeddings,
+                freeze_layers=freeze_layers,
                 scale=scale,
                 random_state=random_state,
                 first_loss=round(losses[0], 6),
