@@ -13,9 +13,14 @@ Sections (each writes its own key of the results JSON; re-running a section repl
   texts (interleaved runs; ratio of median times, direct / wrapper; 1.0 = no overhead).
   The replies in message_reply carry no line breaks, so a "paragraph" is a run of whole sentences of
   at most 300 characters.
+- ``speedup``: e5-onnx against ``SentenceTransformer(default folder).encode``, interleaved runs on the
+  same paragraphs (median of ``--repeats``); the fair comparison on a machine whose load changes.
 - ``quality``: message -> reply retrieval on message_reply/dev.jsonl: queries are the messages with
-  ``eval_query`` (title + detail), the corpus is all 1,926 replies; MRR@10 and Recall@10 per backend,
-  beside character TF-IDF (scikit-learn ``TfidfVectorizer``, char 1-3 grams, cosine).
+  ``eval_query`` (title + newline + detail; ``--query-subset sha1-12`` keeps the 1-in-6 subset the
+  retrieval benchmark uses), the corpus is all 1,926 replies cleaned with
+  ``govnlp.cleaning.clean_for_index``; MRR@10 and Recall@10 per backend, beside character TF-IDF
+  (scikit-learn ``TfidfVectorizer``, char 1-3 grams, cosine). ``--embed-cache /tmp/DIR`` reuses vectors
+  from ``benchmarks/embed_cache.py`` (keyed by the embedder's fingerprint, so they are the model's own).
 
 Nothing is cached into the repository; the default model lives in the govnlp cache folder.
 """
@@ -23,6 +28,7 @@ Nothing is cached into the repository; the default model lives in the govnlp cac
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -204,6 +210,48 @@ def section_throughput(
     return res
 
 
+def section_speedup(rows: list[dict[str, Any]], n: int, repeats: int) -> dict[str, Any]:
+    """e5-onnx against SentenceTransformer(default folder).encode, interleaved on the same paragraphs."""
+    from sentence_transformers import SentenceTransformer
+
+    from govnlp import load_embedder
+    from govnlp.embedders import default_model_dir
+
+    texts = reply_paragraphs(rows, n)
+    direct = SentenceTransformer(str(default_model_dir()), device="cpu", local_files_only=True)
+    fast = load_embedder("e5-onnx")
+    direct.encode(texts[:8], prompt="passage: ", normalize_embeddings=True)
+    fast.encode(texts[:8])
+    st_t, fast_t = [], []
+    for _ in range(repeats):
+        st_t.append(
+            _timed(
+                lambda: direct.encode(
+                    texts,
+                    prompt="passage: ",
+                    batch_size=32,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                )
+            )
+        )
+        fast_t.append(_timed(lambda: fast.encode(texts, show_progress_bar=False)))
+        print(f"  speed-up run: sentence-transformers {st_t[-1]:.1f}s, e5-onnx {fast_t[-1]:.1f}s", flush=True)
+    res = {
+        "n_texts": len(texts),
+        "repeats": repeats,
+        "st_seconds": st_t,
+        "e5_onnx_seconds": fast_t,
+        "st_texts_per_s": len(texts) / statistics.median(st_t),
+        "e5_onnx_texts_per_s": len(texts) / statistics.median(fast_t),
+        "speedup": statistics.median(st_t) / statistics.median(fast_t),
+    }
+    print(
+        f"speed-up of e5-onnx over sentence-transformers (interleaved, median of {repeats}): {res['speedup']:.2f}x"
+    )
+    return res
+
+
 # ---------------------------------------------------------------- quality
 def rank_metrics(scores: np.ndarray, gold: np.ndarray, k: int = 10) -> dict[str, float]:
     """MRR@k and Recall@k; rank = 1 + number of documents scored strictly higher than the gold one."""
@@ -217,40 +265,69 @@ def rank_metrics(scores: np.ndarray, gold: np.ndarray, k: int = 10) -> dict[str,
     }
 
 
-def section_quality(rows: list[dict[str, Any]], backends: list[str], max_queries: int = 0) -> dict[str, Any]:
+def _query_subset(rows: list[dict[str, Any]], subset: str) -> list[int]:
+    q_idx = [i for i, r in enumerate(rows) if r.get("eval_query")]
+    if subset == "all":
+        return q_idx
+    if subset == "sha1-12":  # the 1-in-6 subset the retrieval benchmark uses (sha1(msg_id) % 12 < 2)
+        return [
+            i for i in q_idx if int(hashlib.sha1(str(rows[i]["msg_id"]).encode()).hexdigest(), 16) % 12 < 2
+        ]
+    raise SystemExit(f"unknown query subset {subset!r}")
+
+
+def _cached(emb: Any, cache: str) -> Any:
+    """Wrap with benchmarks/embed_cache.py's disk cache (vectors keyed by fingerprint, kind, text) if asked."""
+    if not cache:
+        return emb
+    try:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from embed_cache import CachedEmbedder
+    except ImportError:
+        logger.warning("benchmarks/embed_cache.py not found: encoding without a cache")
+        return emb
+    return CachedEmbedder(emb, cache_dir=Path(cache))
+
+
+def section_quality(
+    rows: list[dict[str, Any]], backends: list[str], subset: str, cache: str
+) -> dict[str, Any]:
+    """Queries: title + newline + detail; corpus: every reply through govnlp.cleaning.clean_for_index."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    corpus = [_clean(r["reply"]) for r in rows]
-    q_idx = [i for i, r in enumerate(rows) if r.get("eval_query")]
-    n_eval = len(q_idx)
-    if max_queries and len(q_idx) > max_queries:  # an evenly spaced, deterministic subset
-        q_idx = [q_idx[j] for j in np.linspace(0, len(q_idx) - 1, max_queries).round().astype(int)]
-    queries = [_clean(f"{rows[i].get('title', '')} {rows[i].get('detail', '')}") for i in q_idx]
+    from govnlp.cleaning import clean_for_index
+
+    corpus = [clean_for_index(r["reply"]) for r in rows]
+    q_idx = _query_subset(rows, subset)
+    queries = [f"{rows[i]['title']}\n{rows[i]['detail']}" for i in q_idx]
     gold = np.asarray(q_idx)
     res: dict[str, Any] = {
         "n_queries": len(queries),
-        "n_eval_queries_in_file": n_eval,
-        "query_subset": "all" if len(queries) == n_eval else "evenly spaced over the eval_query rows",
+        "query_subset": subset,
         "n_corpus": len(corpus),
+        "corpus_text": "govnlp.cleaning.clean_for_index(reply)",
+        "query_text": "title + newline + detail",
         "k": 10,
     }
     per: dict[str, Any] = {}
     t0 = time.perf_counter()
-    vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=False)
+    vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3))
     d = vec.fit_transform(corpus)
     scores = (vec.transform(queries) @ d.T).toarray()
     per["char-tfidf-sklearn"] = {**rank_metrics(scores, gold), "seconds": time.perf_counter() - t0}
-    print(f"quality char-tfidf-sklearn: {per['char-tfidf-sklearn']}")
+    print(f"quality char-tfidf-sklearn: {per['char-tfidf-sklearn']}", flush=True)
     for spec in backends:
         emb = _load(spec)
         if spec == "tfidf":
             emb.fit(corpus)
+        elif spec not in ("hash",):
+            emb = _cached(emb, cache)
         t0 = time.perf_counter()
         dv = emb.encode(corpus, kind="passage", batch_size=32)
         qv = emb.encode(queries, kind="query", batch_size=32)
         secs = time.perf_counter() - t0
         per[spec] = {**rank_metrics(qv @ dv.T, gold), "seconds": secs, "fingerprint": emb.fingerprint()[:16]}
-        print(f"quality {spec}: {per[spec]}")
+        print(f"quality {spec}: {per[spec]}", flush=True)
         del emb
     res["backends"] = per
     if "default" in per and "e5-onnx" in per:
@@ -267,7 +344,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", default="default,e5-onnx,use-onnx,hash,tfidf")
     ap.add_argument("--n-paragraphs", type=int, default=500)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--max-queries", type=int, default=0, help="quality: evenly spaced subset (0 = all)")
+    ap.add_argument("--query-subset", default="all", choices=["all", "sha1-12"], help="quality queries")
+    ap.add_argument(
+        "--embed-cache",
+        default="",
+        help="quality: a /tmp folder for benchmarks/embed_cache.py (vectors keyed by fingerprint; never the repo)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     rows = load_rows(Path(args.corpora))
@@ -281,8 +363,10 @@ def main(argv: list[str] | None = None) -> int:
             results["check"] = section_check(rows)
         elif section == "throughput":
             results["throughput"] = section_throughput(rows, backends, args.n_paragraphs, args.repeats)
+        elif section == "speedup":
+            results["speedup"] = section_speedup(rows, args.n_paragraphs, args.repeats)
         elif section == "quality":
-            results["quality"] = section_quality(rows, backends, args.max_queries)
+            results["quality"] = section_quality(rows, backends, args.query_subset, args.embed_cache)
         else:
             raise SystemExit(f"unknown section {section!r}")
         results[section]["wall_seconds"] = time.perf_counter() - t0
