@@ -231,8 +231,11 @@ def run_cv(
             "predict_s": round(predict_s, 2),
         }
         if hasattr(clf, "members_") and getattr(clf.members_[0], "steps_", None) is not None:
-            fold["finetune_steps"] = clf.members_[0].steps_
-            fold["finetune_history"] = clf.members_[0].history_
+            ft = clf.members_[0]
+            fold["finetune_steps"] = ft.steps_
+            fold["finetune_history"] = ft.history_
+            fold["finetune_loop_seconds"] = round(ft.train_seconds_, 1)
+            fold["finetune_seconds_per_step"] = round(ft.train_seconds_ / max(1, ft.steps_), 2)
         per_fold.append(fold)
         print(
             f"  {name} fold {k}: acc {rep.accuracy:.4f} macro-F1 {rep.macro_f1:.4f} ECE {rep.ece:.4f} "
@@ -245,6 +248,16 @@ def run_cv(
         out[key] = round(statistics.mean(vals), 4)
         out[key + "_std"] = round(statistics.stdev(vals), 4) if len(vals) > 1 else None
     return out
+
+
+def finetune_notes(res: dict[str, Any]) -> None:
+    """Mark a fine-tuning result whose training was capped (from its recorded parameters)."""
+    steps = (res.get("params") or {}).get("max_steps")
+    if steps is not None:
+        res["capped"] = (
+            f"stopped after {steps} optimiser steps: a timing and smoke measurement "
+            "of fine-tuning the real default model, NOT an estimate of its quality"
+        )
 
 
 def machine() -> dict[str, Any]:
@@ -284,6 +297,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--merge", action="store_true", help="merge into an existing results JSON (keep other methods)"
     )
+    p.add_argument(
+        "--merge-from",
+        nargs="*",
+        default=[],
+        help="results JSONs of earlier runs of this script whose methods (and extra-data/embedder info) are merged in",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -315,6 +334,20 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     results.setdefault("methods", {})
+    for other in args.merge_from:
+        earlier = json.loads(Path(other).read_text(encoding="utf-8"))
+        if (
+            earlier.get("protocol") != results["protocol"]
+            or earlier["data"]["rows_used"] != raw_stats["rows_used"]
+        ):
+            print(f"{other} used another protocol or data; not merged", file=sys.stderr)
+            return 2
+        results["methods"].update(earlier.get("methods", {}))
+        if "finetune" in results["methods"]:
+            finetune_notes(results["methods"]["finetune"])
+        for key in ("extra_data", "embedder"):
+            if key in earlier:
+                results[key] = earlier[key]
 
     extra = None
     if any("extra" in m for m in methods):
@@ -406,6 +439,10 @@ def main(argv: list[str] | None = None) -> int:
                 folds[:n],
             )
             res["params"] = params
+            sps = statistics.mean(f["finetune_seconds_per_step"] for f in res["per_fold"])
+            steps_per_epoch = -(-int(0.9 * len(texts) * (args.folds - 1) / args.folds) // 16)
+            res["estimated_hours_for_5_folds_x_3_epochs"] = round(sps * steps_per_epoch * 3 * 5 / 3600, 1)
+            finetune_notes(res)
             if n < args.folds:
                 res["note"] = (
                     f"fine-tuning ran on {n} of the {args.folds} folds only (CPU time); its numbers are "
@@ -430,6 +467,10 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(results, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
 
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(
+        json.dumps(results, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     print("\nmethod           folds  accuracy  macro-F1  ECE     train_s  predict_s")
     for m, r in results["methods"].items():
         if "macro_f1" in r:
