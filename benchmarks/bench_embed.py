@@ -13,6 +13,8 @@ Sections (each writes its own key of the results JSON; re-running a section repl
   texts (interleaved runs; ratio of median times, direct / wrapper; 1.0 = no overhead).
   The replies in message_reply carry no line breaks, so a "paragraph" is a run of whole sentences of
   at most 300 characters.
+- ``overhead``: the overhead ratio alone, in pairs run in ABBA order (robust to a changing load): the
+  median of the per-pair ratios direct / wrapper time.
 - ``speedup``: e5-onnx against ``SentenceTransformer(default folder).encode``, interleaved runs on the
   same paragraphs (median of ``--repeats``); the fair comparison on a machine whose load changes.
 - ``quality``: message -> reply retrieval on message_reply/dev.jsonl: queries are the messages with
@@ -210,6 +212,53 @@ def section_throughput(
     return res
 
 
+def section_overhead(rows: list[dict[str, Any]], n: int, repeats: int) -> dict[str, Any]:
+    """load_embedder(path).encode against SentenceTransformer(path).encode: pairs in ABBA order."""
+    from sentence_transformers import SentenceTransformer
+
+    from govnlp import load_embedder
+    from govnlp.embedders import default_model_dir
+
+    texts = reply_paragraphs(rows, n)
+    folder = default_model_dir()
+    direct = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+    wrapper = load_embedder(folder)
+
+    def run_direct() -> float:
+        return _timed(
+            lambda: direct.encode(
+                texts, prompt="passage: ", batch_size=32, normalize_embeddings=True, show_progress_bar=False
+            )
+        )
+
+    def run_wrapper() -> float:
+        return _timed(lambda: wrapper.encode(texts, batch_size=32, show_progress_bar=False))
+
+    run_direct(), run_wrapper()  # warm-up
+    pairs = []
+    for r in range(repeats):
+        if r % 2 == 0:
+            d, w = run_direct(), run_wrapper()
+        else:
+            w, d = run_wrapper(), run_direct()
+        pairs.append((d, w))
+        print(f"  overhead pair: direct {d:.1f}s, wrapper {w:.1f}s, ratio {d / w:.3f}", flush=True)
+    ratios = [d / w for d, w in pairs]
+    res = {
+        "n_texts": len(texts),
+        "repeats": repeats,
+        "direct_seconds": [d for d, _ in pairs],
+        "wrapper_seconds": [w for _, w in pairs],
+        "median_pair_ratio": statistics.median(ratios),
+        "ratio_of_medians": statistics.median(d for d, _ in pairs) / statistics.median(w for _, w in pairs),
+    }
+    print(
+        f"overhead ratio direct/wrapper (>= 0.95 required): median of pairs {res['median_pair_ratio']:.3f}, "
+        f"ratio of medians {res['ratio_of_medians']:.3f}"
+    )
+    return res
+
+
 def section_speedup(rows: list[dict[str, Any]], n: int, repeats: int) -> dict[str, Any]:
     """e5-onnx against SentenceTransformer(default folder).encode, interleaved on the same paragraphs."""
     from sentence_transformers import SentenceTransformer
@@ -363,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
             results["check"] = section_check(rows)
         elif section == "throughput":
             results["throughput"] = section_throughput(rows, backends, args.n_paragraphs, args.repeats)
+        elif section == "overhead":
+            results["overhead"] = section_overhead(rows, args.n_paragraphs, args.repeats)
         elif section == "speedup":
             results["speedup"] = section_speedup(rows, args.n_paragraphs, args.repeats)
         elif section == "quality":
