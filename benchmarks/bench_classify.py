@@ -135,12 +135,14 @@ def load_raw(corpora: Path) -> tuple[list[str], list[str], dict[str, int]]:
 
 
 def load_extra(
-    corpora: Path, raw_texts: list[str], threshold: float = 0.8
+    corpora: Path, raw_texts: list[str], threshold: float = 0.8, *, spaced: bool = False
 ) -> tuple[list[str], list[str], dict[str, Any]]:
     """The token-only rows, minus those that duplicate a raw row (cosine of jieba-token TF-IDF >= threshold).
 
     Raw texts are segmented with jieba and restricted to the vocabulary of the token rows (which had stop
-    words removed), so the two sides are comparable.
+    words removed), so the two sides are comparable. ``spaced``: the tokens joined by spaces (for the
+    word+char ``tfidf`` method, which keeps the words and drops the spaces for its character block);
+    otherwise joined without spaces (character-only methods see text close to the raw form).
     """
     import jieba
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -163,7 +165,8 @@ def load_extra(
         best[start : start + 1000] = sims.max(axis=1)
     dup = best >= threshold
     # joined without spaces: character n-grams then see text close to the raw form
-    texts = ["".join(d.split()) for d, isdup in zip(tok_docs, dup, strict=True) if not isdup]
+    sep = " " if spaced else ""
+    texts = [sep.join(d.split()) for d, isdup in zip(tok_docs, dup, strict=True) if not isdup]
     labels = [r["label"] for r, isdup in zip(rows, dup, strict=True) if not isdup]
     stats = {
         "rows_in_file": len(rows),
@@ -250,6 +253,15 @@ def run_cv(
     return out
 
 
+#: ``tfidf`` configurations measured (method_params of TextClassifier("tfidf")); "tfidf" is the default.
+TFIDF_VARIANTS: dict[str, dict[str, Any]] = {
+    "tfidf": {},
+    "tfidf-svm": {"head": "svm", "C": 0.5},
+    "tfidf-char": {"analyzer": "char", "head": "svm", "C": 0.5, "class_weight": None},
+    "tfidf-char-logreg": {"analyzer": "char", "head": "logreg", "C": 20.0, "class_weight": None},
+}
+
+
 def finetune_notes(res: dict[str, Any]) -> None:
     """Mark a fine-tuning result whose training was capped (from its recorded parameters)."""
     steps = (res.get("params") or {}).get("max_steps")
@@ -284,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--methods",
         default="tfidf,tfidf+extra,embedding,ensemble,zeroshot",
-        help="comma list of: tfidf, tfidf+extra, tfidf-logreg, embedding, ensemble, ensemble+extra, finetune, zeroshot",
+        help="comma list of: tfidf, tfidf+extra, tfidf-char, tfidf-char+extra, tfidf-char-logreg, tfidf-svm, "
+        "tfidf-svm+extra, embedding, ensemble, ensemble+extra, finetune, zeroshot",
     )
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--finetune-folds", type=int, default=1, help="run fine-tuning on only the first N folds")
@@ -349,13 +362,19 @@ def main(argv: list[str] | None = None) -> int:
             if key in earlier:
                 results[key] = earlier[key]
 
-    extra = None
+    extra = extra_spaced = None
     if any("extra" in m for m in methods):
         t0 = time.perf_counter()
         extra_texts, extra_labels, extra_stats = load_extra(corpora, texts)
         extra = (extra_texts, extra_labels)
         extra_stats["seconds"] = round(time.perf_counter() - t0, 1)
         results["extra_data"] = extra_stats
+        spaced_texts, spaced_labels, _ = load_extra(corpora, texts, spaced=True)
+        extra_spaced = (spaced_texts, spaced_labels)
+        extra_stats["fed_as"] = (
+            "tokens joined without spaces to the character-only methods (tfidf-char*), joined by spaces "
+            "to the word+char tfidf methods (tfidf, tfidf-svm, ensemble+extra)"
+        )
         print(f"extra rows: {extra_stats}", flush=True)
 
     embedder = None
@@ -387,20 +406,21 @@ def main(argv: list[str] | None = None) -> int:
     for m in methods:
         print(f"== {m}", flush=True)
         t0 = time.perf_counter()
-        if m == "tfidf":
-            res = run_cv(m, lambda: TextClassifier("tfidf", random_state=seed), texts, labels, folds)
-        elif m == "tfidf-logreg":
+        base = m.removesuffix("+extra")
+        if base in TFIDF_VARIANTS:
+            params = TFIDF_VARIANTS[base]
+            data = None
+            if m.endswith("+extra"):
+                data = extra if params.get("analyzer") == "char" else extra_spaced
             res = run_cv(
                 m,
-                lambda: TextClassifier(
-                    "tfidf", method_params={"head": "logreg", "C": 20.0}, random_state=seed
-                ),
+                lambda params=params: TextClassifier("tfidf", method_params=params, random_state=seed),
                 texts,
                 labels,
                 folds,
+                data,
             )
-        elif m == "tfidf+extra":
-            res = run_cv(m, lambda: TextClassifier("tfidf", random_state=seed), texts, labels, folds, extra)
+            res["method_params"] = params
         elif m == "embedding":
             emb = get_embedder()
             res = run_cv(
@@ -411,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
                 folds,
             )
         elif m == "ensemble+extra":
-            res = run_cv(m, RawPlusExtraEnsemble(get_embedder(), seed), texts, labels, folds, extra)
+            res = run_cv(m, RawPlusExtraEnsemble(get_embedder(), seed), texts, labels, folds, extra_spaced)
             res["note"] = "TextClassifier.combine of tfidf (raw + extra rows) and embedding (raw rows only)"
         elif m == "ensemble":
             emb = get_embedder()
