@@ -42,7 +42,7 @@ def test_match_returns_problems_with_sourced_measures(pipe: Pipeline) -> None:
         assert 1 <= len(item.hits) <= 3
         assert [h.rank for h in item.hits] == list(range(1, len(item.hits) + 1))
         assert all(h.unit in ("measure", "paragraph", "document") for h in item.hits)
-        assert all(h.reply_title for h in item.hits)
+        assert all(h.reply_title or h.date for h in item.hits)  # a message reply has no title
         assert item.categories and 0.0 <= item.categories[0].score <= 1.0
     parking = next(i for i in result.items if "停车" in i.query.text)
     assert any("停车" in h.text for h in parking.hits)
@@ -107,3 +107,15 @@ def test_cli_match_table_and_errors(
     assert "来源：" in out and "停车" in out
     assert main(["--quiet", "match", "停车", "--index", str(tmp_path / "missing")]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_loaded_pipeline_reloads_its_embedder_by_spec(tmp_path: Path) -> None:
+    from govnlp.embedders import load_embedder
+
+    built = Pipeline.build(sample_paths()[:3], embedder=load_embedder("hash"), classifier=None)
+    built.save(tmp_path / "p")
+    loaded = Pipeline.load(tmp_path / "p")  # no embedder given: the recorded spec is used
+    query = "建议加强对物业服务企业的监管"
+    assert [h.id for h in loaded.index.search(query, k=3, mode="dense")] == [
+        h.id for h in built.index.search(query, k=3, mode="dense")
+    ]

@@ -46,6 +46,10 @@ def atomic_folder(path: str | os.PathLike[str], *, overwrite: bool = True) -> It
     if target.exists() and not overwrite:
         raise FormatError(f"cannot save to {target}: it already exists. Pass overwrite=True or another path.")
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    # mkdtemp makes the folder private (0700); a saved model or index gets the usual umask permissions
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
     try:
         yield tmp
         if not (tmp / MANIFEST).is_file():

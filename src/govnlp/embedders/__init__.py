@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from collections.abc import Callable
@@ -104,9 +105,9 @@ def load_embedder(spec: str | os.PathLike[str] | Embedder | None = None, **optio
         512
     """
     if spec is None:
-        return _default(**options)
+        return _with_spec(_default(**options), "default", options)
     if isinstance(spec, str) and spec in BACKENDS:
-        return BACKENDS[spec](**options)
+        return _with_spec(BACKENDS[spec](**options), spec, options)
     if not isinstance(spec, (str, os.PathLike)):
         if isinstance(spec, Embedder):
             if options:
@@ -122,7 +123,18 @@ def load_embedder(spec: str | os.PathLike[str] | Embedder | None = None, **optio
         )
     from govnlp.embedders.sentence_transformer import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder.from_path(path, **options)
+    return _with_spec(SentenceTransformerEmbedder.from_path(path, **options), str(path.resolve()), options)
+
+
+def _with_spec(embedder: Embedder, spec: str, options: dict[str, Any]) -> Embedder:
+    """Record on the embedder the spec that rebuilds it (``embedder.spec``), so that a saved index or
+    classifier can reload it by name. With options, the spec alone would not rebuild the same embedder,
+    so none is recorded and loading such an index needs ``embedder=``."""
+    if not options:
+        # an embedder class with __slots__ or a read-only property cannot carry it
+        with contextlib.suppress(AttributeError):
+            embedder.spec = spec  # type: ignore[attr-defined]
+    return embedder
 
 
 def default_model_dir(*, show_progress_bar: bool | None = None) -> Path:
