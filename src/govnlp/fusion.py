@@ -87,8 +87,8 @@ class FusionConfig:
 
 #: The default fusion, chosen by benchmarks/bench_search.py on the dev halves of message and proposal
 #: queries (mean MRR@10) among RRF k in {10, 30, 60} and score fusion (min-max, z-score), alpha 0.3-0.7:
-#: z-scored scores with dense weight 0.3.
-DEFAULT_FUSION = FusionConfig(method="score", norm="zscore", alpha=0.3)
+#: z-scored scores with dense weight 0.4.
+DEFAULT_FUSION = FusionConfig(method="score", norm="zscore", alpha=0.4)
 
 
 def _sorted_items(scores: Mapping[str, float]) -> list[tuple[str, float]]:
