@@ -119,3 +119,12 @@ def test_loaded_pipeline_reloads_its_embedder_by_spec(tmp_path: Path) -> None:
     assert [h.id for h in loaded.index.search(query, k=3, mode="dense")] == [
         h.id for h in built.index.search(query, k=3, mode="dense")
     ]
+
+
+def test_build_indexes_a_repeated_reply_once(tmp_path: Path) -> None:
+    text = sample_paths()[5].read_text(encoding="utf-8")
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    once = Pipeline.build([tmp_path / "a.txt"], embedder="hash", classifier=None)
+    twice = Pipeline.build([tmp_path], embedder="hash", classifier=None)
+    assert len(twice.index) == len(once.index) > 0

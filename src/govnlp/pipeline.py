@@ -185,6 +185,19 @@ def load_sources(
     return docs
 
 
+def _unique(docs: list[ReplyDocument]) -> list[ReplyDocument]:
+    """Drop documents whose content id repeats (the same reply published twice); keep the first."""
+    seen: set[str] = set()
+    out = []
+    for doc in docs:
+        if doc.id not in seen:
+            seen.add(doc.id)
+            out.append(doc)
+    if len(out) < len(docs):
+        logger.info("skipped %d duplicate replies (same text as an earlier one)", len(docs) - len(out))
+    return out
+
+
 def _top(proba_row: Sequence[float], classes: Sequence[str], top: int) -> tuple[CategoryScore, ...]:
     order = sorted(range(len(classes)), key=lambda j: -float(proba_row[j]))[:top]
     return tuple(CategoryScore(str(classes[j]), round(float(proba_row[j]), 4)) for j in order)
@@ -216,7 +229,8 @@ class Pipeline:
         """Parse ``sources`` (files, folders, ReplyDocuments), index them, and set up the tagger.
 
         Args:
-            sources: reply files (.txt/.html/.docx/.pdf), folders of them, or parsed documents.
+            sources: reply files (.txt/.html/.docx/.pdf), folders of them, or parsed documents. A reply
+                whose text repeats an earlier one (same content id) is indexed once.
             embedder: an Embedder or a spec for :func:`govnlp.load_embedder` (None = the default model).
             classifier: ``"zero-shot"`` (built-in CPPCC taxonomy, same embedder), a fitted
                 TextClassifier, a path to a saved one, or None.
@@ -225,7 +239,7 @@ class Pipeline:
         """
         from govnlp.search import SearchIndex
 
-        docs = load_sources(sources, show_progress_bar=show_progress_bar)
+        docs = _unique(load_sources(sources, show_progress_bar=show_progress_bar))
         if not docs:
             raise ConfigError("no replies to index: the sources held no .txt/.html/.docx/.pdf files")
         index = SearchIndex.build(
