@@ -325,3 +325,48 @@ def test_fine_tune_is_exported_lazily() -> None:
         assert callable(embedders.fine_tune)
     with pytest.raises(AttributeError):
         _ = embedders.no_such_name
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="govnlp[onnx] missing")
+def test_e5_onnx_export_recipe_on_tiny_model(tiny_hf_dir: Path, tiny_st_dir: Path, tmp_path: Path) -> None:
+    """The "e5-onnx" export recipe on the tiny BERT: FFN output MatMuls stay float32, the rest int8;
+    vectors close to the float model's; the recipe version is part of the fingerprint."""
+    import onnx
+
+    from govnlp.embedders import onnx_e5
+    from govnlp.storage import write_manifest
+
+    folder = tmp_path / "onnx"
+    folder.mkdir()
+    onnx_e5._export(tiny_hf_dir, folder)
+    shutil.copy(tiny_hf_dir / "tokenizer.json", folder / "tokenizer.json")
+    nodes = onnx.load(str(folder / onnx_e5.MODEL_FILE)).graph.node
+    float_ffn = [n.name for n in nodes if n.op_type == "MatMul" and onnx_e5.FLOAT_NODES.search(n.name)]
+    assert len(float_ffn) == 2  # one per layer, kept in float32
+    assert sum(n.op_type == "MatMulInteger" for n in nodes) == 2 * 5  # Q, K, V, attention output, FFN input
+
+    def manifest(version: int) -> None:
+        files = {p.name: p.stat().st_size for p in folder.iterdir() if p.suffix in (".onnx", ".json")}
+        files.pop("manifest.json", None)
+        write_manifest(
+            folder,
+            onnx_e5.FORMAT,
+            onnx_e5.FORMAT_VERSION,
+            export_version=version,
+            prompts={"query": "问：", "passage": "答："},
+            max_seq_length=TINY_MAX_LEN,
+            files=files,
+        )
+
+    manifest(onnx_e5.EXPORT_VERSION)
+    assert onnx_e5._is_complete(folder)
+    fast = onnx_e5.E5OnnxEmbedder(folder)
+    ref = load_embedder(tiny_st_dir)  # the same weights, prompts, mean pooling and normalisation
+    assert fast.dim == 32
+    for kind in ("passage", "query"):
+        cos = (fast.encode(TEXTS, kind=kind) * ref.encode(TEXTS, kind=kind)).sum(axis=1)
+        assert cos.min() > 0.99, cos
+    current = fast.fingerprint()
+    manifest(1)  # an export made with the earlier recipe: re-exported, and never mixed with the new one
+    assert not onnx_e5._is_complete(folder)
+    assert onnx_e5.E5OnnxEmbedder(folder).fingerprint() != current
