@@ -10,8 +10,12 @@ Quality (``--part quality``), on ``message_reply/dev.jsonl`` of ``--corpora``:
   are chosen on the dev halves (mean MRR@10 of the two query styles) and reported on the test halves
   (full-set numbers are printed too);
 - systems: character TF-IDF (1-3 grams, the reference of the issue, sklearn), BM25 per tokenizer, the
-  default dense model, and hybrid fusions, each on raw and on cleaned replies, all through SearchIndex
-  (the product path) except the TF-IDF reference;
+  govnlp lexical kinds ``tfidf`` (char 1-3 TF-IDF cosine) and ``bm25+tfidf`` (the max-normalised mix),
+  the default dense model, and hybrid fusions, each on raw and on cleaned replies, all through
+  SearchIndex (the product path) except the TF-IDF reference;
+- lexical choices on the dev halves: the BM25 tokenizer (lexical search alone), BM25 (k1, b) (lexical
+  search alone), then the lexical kind (bm25, bm25+tfidf with TF-IDF share 0.3/0.5/0.7, tfidf) jointly
+  with the fusion (full grid for bm25 and the 0.5 mix, z-score fusion for the rest);
 - adaptation: time split of the eval rows (older half trains ``fine_tune``, newer half tests); before and
   after on the same newer test queries against the newer replies, for both query styles;
 - cleaning: how much of the weakly annotated opening/closing formulas ``clean_for_index`` removes.
@@ -55,6 +59,10 @@ logger = logging.getLogger("bench_search")
 
 K = 10
 TOKENIZERS = ("bigram", "bigram-only", "jieba")
+#: BM25 parameters tried (lexical search alone, best tokenizer, clean replies, dev halves).
+BM25_GRID = [(k1, b) for k1 in (0.9, 1.2, 1.5, 2.0) for b in (0.5, 0.75, 0.9, 1.0)]
+#: TF-IDF shares tried for the bm25+tfidf mix.
+MIX_WEIGHTS = (0.3, 0.5, 0.7)
 FUSION_GRID: list[dict[str, Any]] = [
     {"method": "rrf", "k": k, "alpha": a} for k in (10, 30, 60) for a in (0.3, 0.4, 0.5, 0.6, 0.7)
 ] + [
@@ -62,6 +70,8 @@ FUSION_GRID: list[dict[str, Any]] = [
     for n in ("minmax", "zscore")
     for a in (0.3, 0.4, 0.5, 0.6, 0.7)
 ]
+#: The smaller grid run for the secondary lexical candidates.
+ZSCORE_GRID = [cfg for cfg in FUSION_GRID if cfg.get("norm") == "zscore"]
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -214,7 +224,14 @@ def tfidf_runs(docs: dict[str, str], queries: list[dict[str, Any]]) -> dict[str,
 
 
 def build_index(
-    records: list[dict[str, Any]], embedder: Any, *, clean: bool, tokenizer: str, fusion: Any = None
+    records: list[dict[str, Any]],
+    embedder: Any,
+    *,
+    clean: bool,
+    tokenizer: str | None,
+    fusion: Any = None,
+    lexical: str = "bm25",
+    **options: Any,
 ) -> Any:
     from govnlp.search import SearchIndex
 
@@ -223,7 +240,9 @@ def build_index(
         embedder=embedder,
         clean=clean,
         tokenizer=tokenizer,
+        lexical=lexical,
         fusion=fusion,
+        **options,
         index_type="exact",
         show_progress_bar=False,
     )
@@ -300,47 +319,148 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
             systems[f"dense-e5/{label}"] = evaluate(indexes[(label, "bigram")], sets, "dense")
     res["systems"] = systems
 
-    # choose the tokenizer on the dev halves (clean replies), then the fusion
+    # choose the tokenizer on the dev halves (clean replies, lexical search alone)
     tok_scores = {tok: style_score(systems[f"bm25-{tok}/clean"], "dev") for tok in TOKENIZERS}
     best_tok = max(TOKENIZERS, key=lambda t: (tok_scores[t], t == "bigram"))
+
+    # other lexical kinds (govnlp.lexical): TF-IDF cosine over character 1-3-grams, and the bm25+tfidf mix
+    for clean in (True, False):
+        label = "clean" if clean else "raw"
+        emb = base if clean else "hash"
+        for kind, tok in (("tfidf", None), ("bm25+tfidf", best_tok)):
+            idx = build_index(records, emb, clean=clean, tokenizer=tok, lexical=kind)
+            indexes[(label, kind)] = idx
+            name = "tfidf-char1-3(govnlp)" if kind == "tfidf" else f"bm25+tfidf({best_tok})"
+            systems[f"{name}/{label}"] = evaluate(idx, {**sets, **full_sets}, "lexical")
+
+    # BM25 parameters, lexical search alone (clean replies, best tokenizer)
+    bm25_rows = []
+    for k1, b in BM25_GRID:
+        idx = build_index(records, "hash", clean=True, tokenizer=best_tok, bm25_k1=k1, bm25_b=b)
+        r = evaluate(idx, sets, "lexical")
+        bm25_rows.append(
+            {
+                "k1": k1,
+                "b": b,
+                "dev_score": style_score(r, "dev"),
+                "test": {st: r[st]["test"][f"mrr@{K}"] for st in sets},
+            }
+        )
+    best_bm25 = max(bm25_rows, key=lambda x: (x["dev_score"], (x["k1"], x["b"]) == (1.2, 0.75)))
+    tuned = (best_bm25["k1"], best_bm25["b"])
+
+    # hybrid: each lexical candidate with its fusion grid; the pair with the best dev score wins
+    candidates: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = [
+        ("bm25", {"tokenizer": best_tok}, FUSION_GRID),
+        ("bm25+tfidf", {"tokenizer": best_tok, "weight": 0.5}, FUSION_GRID),
+        *[("bm25+tfidf", {"tokenizer": best_tok, "weight": w}, ZSCORE_GRID) for w in MIX_WEIGHTS if w != 0.5],
+        ("tfidf", {"tokenizer": "char1-3"}, ZSCORE_GRID),
+    ]
+    if tuned != (1.2, 0.75):
+        candidates.append(
+            ("bm25+tfidf", {"tokenizer": best_tok, "weight": 0.5, "k1": tuned[0], "b": tuned[1]}, ZSCORE_GRID)
+        )
+        candidates.append(("bm25", {"tokenizer": best_tok, "k1": tuned[0], "b": tuned[1]}, ZSCORE_GRID))
     fusion_rows = []
-    idx = indexes[("clean", best_tok)]
-    for cfg in FUSION_GRID:
-        set_fusion(idx, cfg)
-        r = evaluate(idx, sets, "hybrid")
-        fusion_rows.append({"config": idx.fusion, "dev_score": style_score(r, "dev"), "results": r})
+    for kind, params, grid in candidates:
+        if kind == "bm25" and "k1" not in params:
+            idx = indexes[("clean", best_tok)]
+        elif kind == "tfidf":
+            idx = indexes[("clean", "tfidf")]
+        else:
+            idx = build_index(
+                records,
+                base,
+                clean=True,
+                tokenizer=params["tokenizer"] if kind != "tfidf" else None,
+                lexical=kind,
+                bm25_k1=params.get("k1", 1.2),
+                bm25_b=params.get("b", 0.75),
+            )
+        if kind == "bm25+tfidf":
+            idx._lexical.weight = params["weight"]  # the mix's TF-IDF share (read at query time)
+        lex = {"kind": kind, **params}
+        for cfg in grid:
+            set_fusion(idx, cfg)
+            r = evaluate(idx, sets, "hybrid")
+            fusion_rows.append(
+                {"lexical": lex, "config": idx.fusion, "dev_score": style_score(r, "dev"), "results": r}
+            )
+        logger.info("fusion grid for %s done", lex)
     best = max(fusion_rows, key=lambda f: f["dev_score"])
+    bm25_rows_h = [f for f in fusion_rows if f["lexical"] == {"kind": "bm25", "tokenizer": best_tok}]
+    best_bm25_h = max(bm25_rows_h, key=lambda f: f["dev_score"])
     plain = next(
         f
-        for f in fusion_rows
+        for f in bm25_rows_h
         if f["config"]["method"] == "rrf" and f["config"]["k"] == 60 and f["config"]["alpha"] == 0.5
     )
+    # query-length-aware weighting: messages (~365 characters) and proposal queries (30-80) separate
+    # perfectly by length, so the best dense weight per style on dev bounds what such a rule could gain
+    sel_rows = [
+        f
+        for f in fusion_rows
+        if f["lexical"] == best["lexical"]
+        and f["config"]["method"] == best["config"]["method"]
+        and f["config"]["norm"] == best["config"]["norm"]
+    ]
+    per_style = {st: max(sel_rows, key=lambda f, st=st: f["results"][st]["dev"][f"mrr@{K}"]) for st in sets}
     res["selection"] = {
         "tokenizer_dev_scores": tok_scores,
         "tokenizer": best_tok,
+        "bm25_params_grid": bm25_rows,
+        "bm25_params_best": {"k1": tuned[0], "b": tuned[1], "dev_score": best_bm25["dev_score"]},
+        "lexical": best["lexical"],
         "fusion": best["config"],
         "fusion_dev_score": best["dev_score"],
+        "bm25_only_best": {
+            "lexical": best_bm25_h["lexical"],
+            "fusion": best_bm25_h["config"],
+            "dev_score": best_bm25_h["dev_score"],
+        },
         "plain_rrf_dev_score": plain["dev_score"],
+        "length_aware_alpha_bound": {
+            "per_style_best_alpha_dev": {
+                st: {"alpha": f["config"]["alpha"], f"mrr@{K}": f["results"][st]["dev"][f"mrr@{K}"]}
+                for st, f in per_style.items()
+            },
+            "dev_score_if_alpha_per_style": round(
+                sum(f["results"][st]["dev"][f"mrr@{K}"] for st, f in per_style.items()) / len(sets), 4
+            ),
+            "note": "the selected lexical kind and normalisation; an upper bound for a rule that sets the "
+            "dense weight by query length (the two styles separate perfectly by length)",
+        },
         "criterion": "mean MRR@10 of message and proposal queries on their dev halves",
     }
     res["fusion_grid"] = [
         {
+            "lexical": f["lexical"],
             "config": f["config"],
             "dev_score": f["dev_score"],
             "test": {s: f["results"][s]["test"] for s in sets},
         }
         for f in fusion_rows
     ]
-    systems[f"hybrid-rrf60/clean({best_tok})"] = plain["results"]
-    systems[f"hybrid-selected/clean({best_tok})"] = best["results"]
+    lex_label = best["lexical"]["kind"] + f"({best['lexical']['tokenizer']})"
+    systems[f"hybrid-rrf60/clean(bm25 {best_tok})"] = plain["results"]
+    systems[f"hybrid-bm25-selected/clean(bm25 {best_tok})"] = best_bm25_h["results"]
+    systems[f"hybrid-selected/clean({lex_label})"] = best["results"]
     if raw_dense_all:
         raw_idx = indexes[("raw", best_tok)]
-        for name, cfg in (("hybrid-rrf60", plain["config"]), ("hybrid-selected", best["config"])):
+        for name, cfg in (("hybrid-rrf60", plain["config"]), ("hybrid-bm25-selected", best_bm25_h["config"])):
             set_fusion(raw_idx, cfg)
-            systems[f"{name}/raw({best_tok})"] = evaluate(raw_idx, sets, "hybrid")
+            systems[f"{name}/raw(bm25 {best_tok})"] = evaluate(raw_idx, sets, "hybrid")
 
     if not args.skip_finetune:
-        res["adaptation"] = adaptation(args, data, base, best_tok, best["config"])
+        res["adaptation"] = adaptation(args, data, base, best_tok, best["config"], best["lexical"])
+    elif args.previous_adaptation is not None:
+        res["adaptation"] = {
+            **args.previous_adaptation,
+            "reused": "not rerun (--skip-finetune): copied from the previous results file. Its dense numbers "
+            "do not depend on the lexical side; its hybrid and lexical numbers were measured with the "
+            f"lexical index and fusion of that run ({args.previous_adaptation.get('lexical_setting', 'bm25 ' + best_tok + ', score/zscore alpha 0.4')}), "
+            "not with the selection above.",
+        }
     return res
 
 
@@ -352,7 +472,12 @@ def time_split(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], li
 
 
 def adaptation(
-    args: argparse.Namespace, data: dict[str, Any], base: Any, tok: str, fusion: dict[str, Any]
+    args: argparse.Namespace,
+    data: dict[str, Any],
+    base: Any,
+    tok: str,
+    fusion: dict[str, Any],
+    lexical: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     from govnlp.embedders import load_embedder
     from govnlp.embedders.finetune import fine_tune, pairs_from_messages
@@ -415,14 +540,25 @@ def adaptation(
         "cpu_count": os.cpu_count(),
     }
     tuned = CachedEmbedder(load_embedder(ft_dir))
+    lex = dict(lexical or {"kind": "bm25", "tokenizer": tok})
+    out["lexical_setting"] = lex
+    kind, weight = lex.pop("kind"), lex.pop("weight", None)
+    opts = {"lexical": kind, "bm25_k1": lex.get("k1", 1.2), "bm25_b": lex.get("b", 0.75)}
+
+    def build(recs: list[dict[str, Any]], emb: Any, clean: bool) -> Any:
+        idx = build_index(recs, emb, clean=clean, tokenizer=lex.get("tokenizer", tok), fusion=fusion, **opts)
+        if weight is not None:
+            idx._lexical.weight = weight
+        return idx
+
     if args.raw_dense == "newer":
-        idx = build_index(records, base, clean=False, tokenizer=tok, fusion=fusion)
+        idx = build(records, base, False)
         out["before_raw_replies"] = {
             "dense": evaluate(idx, sets, "dense"),
             "hybrid": evaluate(idx, sets, "hybrid"),
         }
     for label, emb in (("before", base), ("after", tuned)):
-        idx = build_index(records, emb, clean=True, tokenizer=tok, fusion=fusion)
+        idx = build(records, emb, True)
         out[label] = {"dense": evaluate(idx, sets, "dense"), "hybrid": evaluate(idx, sets, "hybrid")}
         if label == "before":
             out["lexical"] = evaluate(idx, sets, "lexical")
@@ -463,7 +599,8 @@ def summary(res: dict[str, Any]) -> str:
                 f"{p['mrr@10']:8.4f} {p['recall@1']:6.4f} {p['recall@10']:6.4f}   "
                 f"(all: {ma['mrr@10']:.4f} / {pa['mrr@10']:.4f})"
             )
-        lines.append(f"selection: {json.dumps(q['selection'], ensure_ascii=False)}")
+        sel = {k: v for k, v in q["selection"].items() if k != "bm25_params_grid"}
+        lines.append(f"selection: {json.dumps(sel, ensure_ascii=False)}")
         lines.append(f"overlap: {json.dumps(q['proposal_query_overlap'], ensure_ascii=False)}")
     a = q.get("adaptation")
     if a:
@@ -528,6 +665,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     out_path = Path(args.out)
     res: dict[str, Any] = json.loads(out_path.read_text()) if out_path.is_file() else {}
+    args.previous_adaptation = res.get("quality", {}).get("adaptation")
     res["benchmark"] = "bench_search"
     if args.part in ("quality", "all"):
         res["quality"] = quality(args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +11,20 @@ import pytest
 
 from govnlp.errors import ConfigError, FormatError
 from govnlp.lexical import (
+    DEFAULT_LEXICAL,
+    LEXICAL_KINDS,
     BigramTokenizer,
     BM25Index,
+    CharNgramTokenizer,
     JiebaTokenizer,
+    MixedLexicalIndex,
+    TfidfIndex,
     bm25_reference,
     get_tokenizer,
     gov_lexicon_path,
+    load_lexical,
+    make_lexical,
+    normalize_text,
 )
 
 CORPUS = [
@@ -115,3 +124,158 @@ def test_save_load_without_pickle(tmp_path: Path) -> None:
     (tmp_path / "lex" / "bm25.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(FormatError, match="version"):
         BM25Index.load(tmp_path / "lex")
+
+
+# -- TF-IDF cosine and the bm25+tfidf mix ---------------------------------------------------------------
+QUERIES = ["老旧小区物业服务", "小微企业营商环境", "12345热线", "公交", "无关词语火星"]
+
+
+def test_char_ngram_tokenizer_matches_sklearn_char_analyzer() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    analyzer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3)).build_analyzer()
+    tok = get_tokenizer("char1-3")
+    assert tok.name == "char1-3"
+    for text in CORPUS:  # sklearn's char analyzer after NFKC (，-> ,) and lower case
+        assert sorted(tok(text)) == sorted(analyzer(normalize_text(text)))
+    assert tok("小区") == ["小", "区", "小区"]
+    assert CharNgramTokenizer(2, 2)("ＡＢ  c") == ["ab", "b ", " c"]  # NFKC, lower case, one space
+    with pytest.raises(ConfigError):
+        CharNgramTokenizer(3, 1)
+
+
+def test_tfidf_matches_sklearn() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    tok = get_tokenizer("char1-3")
+    index = TfidfIndex()
+    index.add(CORPUS, np.arange(len(CORPUS)) + 100)
+    vec = TfidfVectorizer(analyzer=tok, sublinear_tf=True)
+    docs = vec.fit_transform(CORPUS)
+    for query in QUERIES:
+        ref = (vec.transform([query]) @ docs.T).toarray().ravel()
+        np.testing.assert_allclose(index.score(query), ref, rtol=1e-5, atol=1e-6)
+    _s, labels = index.search("老旧小区物业服务", k=2)
+    assert labels[0].tolist() == [102, 101]
+
+
+def test_tfidf_tiny_reference_by_hand() -> None:
+    # two documents, one query term "a" (tokenizer: characters): idf(a) = ln(3/2) + 1, idf(b) = ln(3/2) + 1,
+    # idf(c) = ln(3/3) + 1 = 1; doc0 = "aab": weights a (1 + ln 2) idf_a, b idf_b; cosine with the query "a"
+    index = TfidfIndex(CharNgramTokenizer(1, 1))
+    index.add(["aab", "c"], np.array([0, 1]))
+    ia = math.log(1.5) + 1
+    wa, wb = (1 + math.log(2)) * ia, ia
+    np.testing.assert_allclose(index.score("a"), [wa / math.hypot(wa, wb), 0.0], rtol=1e-6)
+
+
+def test_mix_is_the_max_normalised_blend() -> None:
+    mix = MixedLexicalIndex(weight=0.3)
+    labels = np.arange(len(CORPUS))
+    mix.add(CORPUS, labels)
+    bm25, tfidf = BM25Index(), TfidfIndex()
+    bm25.add(CORPUS, labels)
+    tfidf.add(CORPUS, labels)
+    for query in QUERIES[:4]:
+        b, t = bm25.score(query), tfidf.score(query)
+        np.testing.assert_allclose(mix.score(query), 0.7 * b / b.max() + 0.3 * t / t.max(), rtol=1e-5)
+    assert not mix.score("无关词语火星").any()  # no match anywhere: all zero, no division by zero
+    assert mix.search("无关词语火星", k=2)[1].tolist() == [[-1, -1]]
+    assert mix.describe() == {
+        "kind": "bm25+tfidf",
+        "tokenizer": "bigram-only",
+        "k1": 1.2,
+        "b": 0.75,
+        "tfidf_tokenizer": "char1-3",
+        "weight": 0.3,
+    }
+    with pytest.raises(ConfigError):
+        MixedLexicalIndex(weight=1.5)
+
+
+@pytest.mark.parametrize("kind", LEXICAL_KINDS)
+def test_every_kind_round_trips_with_deterministic_scores(kind: str, tmp_path: Path) -> None:
+    index = make_lexical(kind)
+    assert index.kind == kind
+    index.add(CORPUS, np.arange(len(CORPUS)) * 3)
+    assert index.remove([3]) == 1
+    index.add(["新增社区养老服务站点"], [99])
+    index.save(tmp_path / "lex")
+    loaded = load_lexical(tmp_path / "lex")
+    assert type(loaded) is type(index) and loaded.describe() == index.describe()
+    assert loaded.labels().tolist() == index.labels().tolist()
+    for query in [*QUERIES, "养老服务"]:
+        s = index.score(query)
+        np.testing.assert_array_equal(s, index.score(query))  # deterministic
+        np.testing.assert_array_equal(loaded.score(query), s)  # identical after a reload
+    s, lab = loaded.search(["养老服务", "老旧小区"], k=2)
+    assert lab[0][0] == 99 and lab[1][0] in (3 * 1, 3 * 2)
+    np.testing.assert_allclose(
+        loaded.scores_for("养老服务", np.array([99, 12345])), [s[0][0], 0.0], rtol=1e-6
+    )
+
+
+def test_make_and_load_lexical_errors(tmp_path: Path) -> None:
+    assert make_lexical().kind == DEFAULT_LEXICAL
+    with pytest.raises(ConfigError, match="bm25\\+tfidf"):
+        make_lexical("bm42")
+    with pytest.raises(FormatError, match="no saved lexical index"):
+        load_lexical(tmp_path)
+    index = make_lexical("bm25+tfidf")
+    index.add(CORPUS, np.arange(len(CORPUS)))
+    index.save(tmp_path / "mix")
+    meta = json.loads((tmp_path / "mix" / "lexical.json").read_text())
+    (tmp_path / "mix" / "lexical.json").write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(FormatError, match="version"):
+        load_lexical(tmp_path / "mix")
+    (tmp_path / "mix" / "lexical.json").write_text(json.dumps({**meta, "n_docs": 2}))
+    with pytest.raises(FormatError, match="inconsistent"):
+        load_lexical(tmp_path / "mix")
+    with pytest.raises(TypeError):
+        index.add("老旧小区", [1])
+
+
+# -- through SearchIndex: the lexical kind is recorded in the manifest and reloaded ------------------------
+RECORDS = [{"id": f"r{i}", "text": text, "year": 2018 + i % 4} for i, text in enumerate(CORPUS)]
+
+
+@pytest.mark.parametrize("kind", LEXICAL_KINDS)
+def test_search_index_records_and_reloads_the_lexical_kind(kind: str, tmp_path: Path) -> None:
+    from govnlp.search import SearchIndex
+
+    index = SearchIndex.build(RECORDS, embedder="hash", lexical=kind, index_type="exact")
+    index.delete(["r2"])
+    index.save(tmp_path / "idx")
+    m = json.loads((tmp_path / "idx" / "manifest.json").read_text(encoding="utf-8"))
+    assert m["lexical"]["kind"] == kind
+    loaded = SearchIndex.load(tmp_path / "idx")
+    assert loaded._lexical.kind == kind and loaded._lexical.describe() == index._lexical.describe()
+    for mode in ("lexical", "hybrid"):
+        for filters in (None, {"year": {"gte": 2020}}):
+            a = index.search_batch(QUERIES[:4], k=3, mode=mode, filters=filters)
+            b = loaded.search_batch(QUERIES[:4], k=3, mode=mode, filters=filters)
+            assert [[(h.id, h.score, h.lexical_score) for h in hs] for hs in a] == [
+                [(h.id, h.score, h.lexical_score) for h in hs] for hs in b
+            ]
+    # a manifest whose kind disagrees with the lexical folder is refused
+    other = next(k for k in LEXICAL_KINDS if k != kind)
+    (tmp_path / "idx" / "manifest.json").write_text(
+        json.dumps({**m, "lexical": {**m["lexical"], "kind": other}}), encoding="utf-8"
+    )
+    with pytest.raises(FormatError, match="lexical"):
+        SearchIndex.load(tmp_path / "idx")
+
+
+def test_search_index_without_a_recorded_kind_loads_as_bm25(tmp_path: Path) -> None:
+    from govnlp.search import SearchIndex
+
+    index = SearchIndex.build(RECORDS, embedder="hash", lexical="bm25", index_type="exact")
+    index.save(tmp_path / "old")
+    m = json.loads((tmp_path / "old" / "manifest.json").read_text(encoding="utf-8"))
+    del m["lexical"]["kind"]  # as written before lexical kinds existed
+    (tmp_path / "old" / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    loaded = SearchIndex.load(tmp_path / "old")
+    assert loaded._lexical.kind == "bm25"
+    assert [h.id for h in loaded.search("老旧小区", mode="lexical")] == [
+        h.id for h in index.search("老旧小区", mode="lexical")
+    ]

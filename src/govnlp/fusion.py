@@ -86,8 +86,9 @@ class FusionConfig:
 
 
 #: The default fusion, chosen by benchmarks/bench_search.py on the dev halves of message and proposal
-#: queries (mean MRR@10) among RRF k in {10, 30, 60} and score fusion (min-max, z-score), alpha 0.3-0.7:
-#: z-scored scores with dense weight 0.4.
+#: queries (mean MRR@10) among RRF k in {10, 30, 60} and score fusion (min-max, z-score), alpha 0.3-0.7,
+#: jointly with the lexical index kind: z-scored scores with dense weight 0.4 (with both BM25 alone and
+#: the default bm25+tfidf mix, see govnlp.lexical.DEFAULT_LEXICAL).
 DEFAULT_FUSION = FusionConfig(method="score", norm="zscore", alpha=0.4)
 
 

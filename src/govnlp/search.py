@@ -39,7 +39,7 @@ from govnlp.index import (
 from govnlp.index.filters import compile_filters
 from govnlp.index.persist import FORMAT, FORMAT_VERSION, resolve_embedder
 from govnlp.index.records import DOCUMENT_FIELDS, build_records
-from govnlp.lexical import DEFAULT_B, DEFAULT_K1, BM25Index
+from govnlp.lexical import DEFAULT_B, DEFAULT_K1, make_lexical
 
 __all__ = [
     "CANDIDATE_DEPTH_FACTOR",
@@ -190,7 +190,10 @@ class SearchIndex:
             Resolved on first use, so a lexical-only search of a loaded index never loads a model.
         index_type: ``"auto"`` (exact faiss below ``AUTO_APPROX_THRESHOLD`` vectors, ``AUTO_APPROX_TYPE`` from there),
             ``"exact"``, ``"hnsw"``, ``"ivf"``, or ``"numpy"`` (brute force, no faiss).
-        tokenizer: lexical tokenizer name (``bigram``, ``jieba``; None = ``lexical.DEFAULT_TOKENIZER``).
+        tokenizer: the BM25 tokenizer name (``bigram``, ``bigram-only``, ``jieba``, ``char1-3``; None =
+            ``lexical.DEFAULT_TOKENIZER``); for ``lexical="tfidf"`` the TF-IDF tokenizer.
+        lexical: the lexical index kind: ``"bm25"``, ``"tfidf"`` or ``"bm25+tfidf"`` (None =
+            ``lexical.DEFAULT_LEXICAL``); see :mod:`govnlp.lexical`.
         fusion: hybrid fusion: None (:data:`DEFAULT_FUSION`, else ``govnlp.fusion.DEFAULT_FUSION``), a
             method name (``"rrf"``, ``"score"``), a dict of ``FusionConfig`` fields, or a ``FusionConfig``.
         clean: embed and tokenise ``clean_for_index(text)`` instead of the raw text (the record keeps both).
@@ -204,6 +207,7 @@ class SearchIndex:
         *,
         index_type: str = DEFAULT_INDEX_TYPE,
         tokenizer: str | None = None,
+        lexical: str | None = None,
         fusion: Any = None,
         clean: bool = DEFAULT_CLEAN,
         bm25_k1: float = DEFAULT_K1,
@@ -227,7 +231,7 @@ class SearchIndex:
         if self._embedder is not None and getattr(self._embedder, "spec", None) is not None:
             self._embedder_spec = str(self._embedder.spec)  # type: ignore[attr-defined]
         self._expected: dict[str, Any] | None = None  # embedder recorded by a loaded index
-        self._lexical = BM25Index(tokenizer, k1=bm25_k1, b=bm25_b)
+        self._lexical = make_lexical(lexical, tokenizer, k1=bm25_k1, b=bm25_b)
         self._vectors: VectorIndex | None = None
         self._records: dict[str, dict[str, Any]] = {}
         self._label: dict[str, int] = {}
@@ -589,7 +593,7 @@ class SearchIndex:
         """Save into the folder ``path`` (replaced atomically: an interrupted save leaves the old one).
 
         Layout: ``manifest.json``, ``vectors.faiss`` (or ``vectors.npy``), ``ids.json``,
-        ``records.jsonl``, ``lexical/`` (``tf.npz``, ``labels.npy``, ``bm25.json``). No pickle.
+        ``records.jsonl``, ``lexical/`` (sparse ``.npz`` + JSON, see :func:`govnlp.lexical.load_lexical`). No pickle.
         """
         from govnlp.index.persist import write_search_index
 

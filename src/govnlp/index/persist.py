@@ -4,12 +4,14 @@ Layout::
 
     manifest.json      format, format_version, govnlp_version, embedder {name, dim, fingerprint, spec,
                        reloadable}, counts {records, vectors, lexical}, index (backend and parameters),
-                       index_type, fusion, lexical {tokenizer, k1, b}, cleaning {clean, cleaner}, next_label
+                       index_type, fusion, lexical {kind, tokenizer, k1, b, ...}, cleaning {clean, cleaner},
+                       next_label
     vectors.faiss      faiss.write_index of the vector index (vectors.npy + labels.npy for numpy;
                        deleted.npy: HNSW tombstones)
     ids.json           {"ids": [...], "labels": [...]}: record id -> int64 label, in record order
     records.jsonl      one record per line (id, text, index_text, metadata)
-    lexical/           tf.npz (term counts, CSR), labels.npy, bm25.json (vocabulary, parameters, version)
+    lexical/           tf.npz (term counts, CSR), labels.npy, bm25.json or tfidf.json (vocabulary, parameters,
+                       version); for kind bm25+tfidf: lexical.json + bm25/ + tfidf/ (see govnlp.lexical)
 
 Saving writes into a temporary sibling folder, manifest last, and renames it into place
 (:func:`govnlp.storage.atomic_folder`); loading checks the format, version, counts and labels of every
@@ -28,7 +30,7 @@ import numpy as np
 from govnlp.embedders.base import Embedder, check_fingerprint
 from govnlp.errors import FormatError
 from govnlp.index import index_params, load_index
-from govnlp.lexical import BM25Index
+from govnlp.lexical import load_lexical
 
 if TYPE_CHECKING:  # pragma: no cover
     from govnlp.search import SearchIndex
@@ -99,11 +101,7 @@ def write_search_index(index: SearchIndex, path: str | Path) -> Path:
             index=index_params(index._vectors) if index._vectors is not None else None,
             index_type=index.index_type,
             fusion=index.fusion,
-            lexical={
-                "tokenizer": index._lexical.tokenizer.name,
-                "k1": index._lexical.k1,
-                "b": index._lexical.b,
-            },
+            lexical=index._lexical.describe(),
             cleaning={"clean": index.clean, "cleaner": index._cleaner_name},
             next_label=index._next_label,
             batch_size=index.batch_size,
@@ -143,6 +141,7 @@ def read_search_index(
         emb_obj if emb_obj is not None else emb_entry.get("spec"),
         index_type=m.get("index_type", "auto"),
         tokenizer=lex["tokenizer"],
+        lexical=lex.get("kind", "bm25"),  # indexes saved before lexical kinds existed are BM25
         fusion=fusion,
         clean=bool(cleaning["clean"]),
         bm25_k1=lex["k1"],
@@ -163,7 +162,12 @@ def read_search_index(
         records = read_jsonl(folder / "records.jsonl")
     except OSError as exc:
         raise FormatError(f"cannot read {folder}/records.jsonl ({exc}); save the index again.") from exc
-    lexical = BM25Index.load(folder / "lexical", tokenizer=lex["tokenizer"])
+    lexical = load_lexical(folder / "lexical", tokenizer=lex["tokenizer"])
+    if lexical.kind != lex.get("kind", "bm25"):
+        raise FormatError(
+            f"{folder}: the manifest records a {lex.get('kind', 'bm25')!r} lexical index but lexical/ holds a "
+            f"{lexical.kind!r} one; save the index again."
+        )
     vectors = load_index(folder, int(emb_entry["dim"]), m["index"]) if m.get("index") else None
     found = {
         "records": len(records),
