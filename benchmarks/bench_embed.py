@@ -298,6 +298,8 @@ def section_speedup(rows: list[dict[str, Any]], n: int, repeats: int) -> dict[st
         "st_texts_per_s": len(texts) / statistics.median(st_t),
         "e5_onnx_texts_per_s": len(texts) / statistics.median(fast_t),
         "speedup": statistics.median(st_t) / statistics.median(fast_t),
+        "e5_onnx_fingerprint": fast.fingerprint()[:16],
+        "e5_onnx_export_version": getattr(fast, "export_version", None),
     }
     print(
         f"speed-up of e5-onnx over sentence-transformers (interleaved, median of {repeats}): {res['speedup']:.2f}x"
@@ -380,6 +382,9 @@ def section_quality(
         qv = emb.encode(queries, kind="query", batch_size=32)
         secs = time.perf_counter() - t0
         per[spec] = {**rank_metrics(qv @ dv.T, gold), "seconds": secs, "fingerprint": emb.fingerprint()[:16]}
+        inner = getattr(emb, "inner", emb)
+        if hasattr(inner, "export_version"):
+            per[spec]["export_version"] = inner.export_version
         print(f"quality {spec}: {per[spec]}", flush=True)
         del emb
     res["backends"] = per
