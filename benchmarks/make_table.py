@@ -168,6 +168,8 @@ def search_table() -> list[str]:
             f"| char TF-IDF (reference) | {_f(_get(ref, 'messages', 'all', 'mrr@10'))} | "
             f"{_f(_get(ref, 'proposals', 'all', 'mrr@10'))} |"
         )
+        if ad.get("reused"):
+            rows += ["", f"Adaptation rows: {ad['reused']}"]
     return rows
 
 

@@ -50,7 +50,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     """Tag texts with categories; scikit-learn conventions (``fit`` returns self, ``classes_``...).
 
     Args:
-        method: ``"tfidf"`` (default: character n-gram TF-IDF + linear SVM), ``"embedding"`` (embedder +
+        method: ``"tfidf"`` (default: jieba word + character n-gram TF-IDF + logistic regression), ``"embedding"`` (embedder +
             standardisation + logistic regression), ``"finetune"`` (fine-tuned transformer encoder),
             ``"ensemble"`` (= ``"tfidf+embedding"``) or any ``+``-joined list of methods, whose
             calibrated probabilities are averaged.

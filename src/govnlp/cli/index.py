@@ -216,7 +216,7 @@ def run_search(args: argparse.Namespace) -> int:
         if h.dense_score is not None:
             parts.append(f"dense {h.dense_score:.3f}")
         if h.lexical_score is not None:
-            parts.append(f"bm25 {h.lexical_score:.2f}")
+            parts.append(f"lexical {h.lexical_score:.2f}")
         print("  ".join(parts) + f"  [{h.id}]")
         print("     " + _short(rec.get("text", ""), 100))
         source = " · ".join(str(rec[k]) for k in ("title", "lead_agency", "date", "unit") if rec.get(k))

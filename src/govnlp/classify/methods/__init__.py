@@ -1,6 +1,6 @@
 """Classification methods, looked up by name through a plain dict.
 
-* ``tfidf``: character n-gram TF-IDF + linear SVM (:mod:`.tfidf`);
+* ``tfidf``: jieba word + character 1-2-gram TF-IDF + class-balanced logistic regression (:mod:`.tfidf`);
 * ``embedding``: embedder vectors + StandardScaler + logistic regression (:mod:`.embedding`);
 * ``finetune``: a fine-tuned transformer encoder (:mod:`.finetune`).
 
