@@ -56,9 +56,7 @@ class Embedder(Protocol):
 def check_texts(texts: Sequence[str]) -> list[str]:
     """Validate the ``texts`` argument of ``encode``: a sequence of str, not a bare str."""
     if isinstance(texts, (str, bytes)):
-        raise TypeError(
-            "encode() expects a list of texts, got a single str; wrap it: encode([text])"
-        )
+        raise TypeError("encode() expects a list of texts, got a single str; wrap it: encode([text])")
     out = list(texts)
     for i, t in enumerate(out):
         if not isinstance(t, str):
