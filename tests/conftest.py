@@ -18,7 +18,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--corpora",
-        default=os.environ.get("GOVNLP_CORPORA", str(Path(__file__).parents[1] / ".." / "shared" / "corpora")),
+        default=os.environ.get(
+            "GOVNLP_CORPORA", str(Path(__file__).parents[1] / ".." / "shared" / "corpora")
+        ),
         help="folder of the real corpora (tests marked 'corpus')",
     )
 

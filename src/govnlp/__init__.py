@@ -50,8 +50,18 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govnlp.documents import ProposalDocument, ReplyDocument
-    from govnlp.embedders import load_embedder
-    from govnlp.errors import GovnlpError, ParseError
-    from govnlp.parsing import parse_proposal, parse_reply
-    from govnlp.pipeline import MatchResult, Pipeline
+    from govnlp.classify import Taxonomy as Taxonomy
+    from govnlp.classify import TextClassifier as TextClassifier
+    from govnlp.classify import evaluate_classifier as evaluate_classifier
+    from govnlp.documents import ProposalDocument as ProposalDocument
+    from govnlp.documents import ReplyDocument as ReplyDocument
+    from govnlp.embedders import Embedder as Embedder
+    from govnlp.embedders import load_embedder as load_embedder
+    from govnlp.errors import GovnlpError as GovnlpError
+    from govnlp.errors import ParseError as ParseError
+    from govnlp.parsing import parse_proposal as parse_proposal
+    from govnlp.parsing import parse_reply as parse_reply
+    from govnlp.pipeline import MatchResult as MatchResult
+    from govnlp.pipeline import Pipeline as Pipeline
+    from govnlp.search import Hit as Hit
+    from govnlp.search import SearchIndex as SearchIndex
