@@ -36,11 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 usage or input error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # govnlp's own messages (and progress bars, tied to its level) at INFO; other libraries at WARNING
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("govnlp").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         return int(args.func(args) or 0)
     except GovnlpError as exc:
