@@ -128,3 +128,15 @@ def test_build_indexes_a_repeated_reply_once(tmp_path: Path) -> None:
     once = Pipeline.build([tmp_path / "a.txt"], embedder="hash", classifier=None)
     twice = Pipeline.build([tmp_path], embedder="hash", classifier=None)
     assert len(twice.index) == len(once.index) > 0
+
+
+def test_match_on_an_index_of_plain_records() -> None:
+    from govnlp.search import SearchIndex
+
+    records = [
+        {"id": "r1", "text": "推行物业服务收费公示制度，查处违规收费", "year": 2023},
+        {"id": "r2", "text": "新建临时停车场，新增停车泊位2650个", "year": 2024},
+    ]
+    pipe = Pipeline(SearchIndex.build(records, embedder="hash"), classifier=None)
+    hits = pipe.match("建议缓解停车难问题", k=2).items[0].hits
+    assert {h.id for h in hits} == {"r1", "r2"}

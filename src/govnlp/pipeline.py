@@ -215,6 +215,7 @@ class Pipeline:
     def __init__(self, index: Any, classifier: Any | None = None) -> None:
         self.index = index
         self.classifier = classifier
+        self._problem_units: bool | None = None
 
     @classmethod
     def build(
@@ -272,7 +273,7 @@ class Pipeline:
         items = doc.queries()
         if not items:
             raise ParseError("the proposal has no text to match; pass the proposal's text")
-        flt: dict[str, Any] = {"unit": list(MATCH_UNITS)}
+        flt: dict[str, Any] = {"unit": list(MATCH_UNITS)} if self._has_problem_units() else {}
         flt.update(filters or {})
         hit_lists = self.index.search_batch([it.text for it in items], k=k, mode=mode, filters=flt)
         item_cats: list[tuple[CategoryScore, ...]] = [() for _ in items]
@@ -291,6 +292,13 @@ class Pipeline:
                 for it, hits, cats in zip(items, hit_lists, item_cats, strict=True)
             ),
         )
+
+    def _has_problem_units(self) -> bool:
+        """Whether the index holds restated problems to leave out (indexes of parsed replies do; an index
+        of plain dict records has no ``unit`` field, and filtering on it would drop every record)."""
+        if self._problem_units is None:
+            self._problem_units = any(self.index.get(i).get("unit") == "problem" for i in self.index.ids())
+        return self._problem_units
 
     # -- persistence ----------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
