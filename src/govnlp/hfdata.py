@@ -30,29 +30,16 @@ __all__ = ["LEVELS", "document_rows", "from_dataset", "to_dataset"]
 Level = Literal["document", "measure", "paragraph"]
 LEVELS: tuple[str, ...] = ("document", "measure", "paragraph")
 
-#: Document fields copied onto every measure / paragraph row.
-DOC_FIELDS = (
-    "title",
-    "kind",
-    "assembly",
-    "session",
-    "proposal_number",
-    "proposal_title",
-    "lead_agency",
-    "co_agencies",
-    "replying_agency",
-    "document_number",
-    "date",
-    "handling_class",
-)
+#: Header fields copied onto measure / paragraph rows beside the index records' document metadata
+#: (:func:`govnlp.index.records.document_metadata`).
+EXTRA_DOC_FIELDS = ("proposal_title", "document_number", "handling_class")
 
 
 def _doc_meta(doc: ReplyDocument) -> dict[str, Any]:
-    meta: dict[str, Any] = {"doc_id": doc.id, "year": doc.year}
-    for name in DOC_FIELDS:
-        value = getattr(doc, name)
-        meta[name] = list(value) if isinstance(value, tuple) else value
-    return meta
+    """The index records' document metadata plus the header fields a dataset user may also want."""
+    from govnlp.index.records import document_metadata
+
+    return {**document_metadata(doc), **{name: getattr(doc, name) for name in EXTRA_DOC_FIELDS}}
 
 
 def document_rows(doc: ReplyDocument, level: Level) -> list[dict[str, Any]]:

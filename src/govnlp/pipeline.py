@@ -401,7 +401,8 @@ def demo_pipeline(
     return pipe
 
 
-def _short(text: str, width: int) -> str:
+def shorten(text: str, width: int) -> str:
+    """Collapse whitespace and cut to ``width`` characters with an ellipsis (for terminal output)."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -410,7 +411,7 @@ def format_result(result: MatchResult) -> str:
     """A plain-text report of a match: per problem, the similar past measures with source and figures."""
     lines: list[str] = []
     cats = "、".join(f"{c.label} {c.score:.2f}" for c in result.categories) or "—"
-    lines.append(f"提案：{result.proposal.title or _short(result.proposal.text, 40)}")
+    lines.append(f"提案：{result.proposal.title or shorten(result.proposal.text, 40)}")
     lines.append(f"类别：{cats}")
     for i, item in enumerate(result.items, 1):
         icats = "、".join(c.label for c in item.categories)
@@ -419,12 +420,12 @@ def format_result(result: MatchResult) -> str:
         if not item.hits:
             lines.append("    (no similar past measures)")
         for h in item.hits:
-            lines.append(f"  {h.rank}. ({h.score:.3f}) {_short(h.text, 90)}")
+            lines.append(f"  {h.rank}. ({h.score:.3f}) {shorten(h.text, 90)}")
             where = h.section_heading and f"{h.section}、{h.section_heading}"
             source = " · ".join(x for x in (h.reply_title, h.agency, h.date, where) if x)
-            lines.append("     " + _short(f"来源：{source}", 110))
+            lines.append("     " + shorten(f"来源：{source}", 110))
             if h.problem and h.unit == "measure":
-                lines.append(f"     针对：{_short(h.problem, 60)}")
+                lines.append(f"     针对：{shorten(h.problem, 60)}")
             if h.figures:
-                lines.append("     数据：" + "；".join(_short(f.get("text", ""), 30) for f in h.figures[:4]))
+                lines.append("     数据：" + "；".join(shorten(f.get("text", ""), 30) for f in h.figures[:4]))
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from govnlp.errors import ConfigError, ParseError
+from govnlp.pipeline import shorten
 
 logger = logging.getLogger(__name__)
 
@@ -194,11 +195,6 @@ def parse_filters(specs: list[str]) -> dict[str, Any]:
     return out
 
 
-def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def run_search(args: argparse.Namespace) -> int:
     from govnlp.search import SearchIndex
 
@@ -218,8 +214,8 @@ def run_search(args: argparse.Namespace) -> int:
         if h.lexical_score is not None:
             parts.append(f"lexical {h.lexical_score:.2f}")
         print("  ".join(parts) + f"  [{h.id}]")
-        print("     " + _short(rec.get("text", ""), 100))
+        print("     " + shorten(rec.get("text", ""), 100))
         source = " · ".join(str(rec[k]) for k in ("title", "lead_agency", "date", "unit") if rec.get(k))
         if source:
-            print("     " + _short(source, 100))
+            print("     " + shorten(source, 100))
     return 0

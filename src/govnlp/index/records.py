@@ -19,7 +19,14 @@ from typing import Any
 from govnlp.documents import ReplyDocument, content_id
 from govnlp.errors import ConfigError
 
-__all__ = ["BOILERPLATE_ROLES", "DOCUMENT_FIELDS", "RESERVED_FIELDS", "build_records", "document_records"]
+__all__ = [
+    "BOILERPLATE_ROLES",
+    "DOCUMENT_FIELDS",
+    "RESERVED_FIELDS",
+    "build_records",
+    "document_metadata",
+    "document_records",
+]
 
 #: Paragraph roles that carry no content and are never indexed.
 BOILERPLATE_ROLES = frozenset({"opening", "section_heading", "closing", "contact"})
@@ -50,7 +57,8 @@ DOCUMENT_FIELDS = (
 RESERVED_FIELDS = ("id", "text", "index_text")
 
 
-def _doc_meta(doc: ReplyDocument) -> dict[str, Any]:
+def document_metadata(doc: ReplyDocument) -> dict[str, Any]:
+    """The metadata of a parsed reply that every record (and dataset row) built from it carries."""
     return {
         "doc_id": doc.id,
         "title": doc.title,
@@ -68,7 +76,7 @@ def _doc_meta(doc: ReplyDocument) -> dict[str, Any]:
 
 def document_records(doc: ReplyDocument) -> list[dict[str, Any]]:
     """The records of one parsed reply: measures, problems, then uncovered body paragraphs."""
-    meta = _doc_meta(doc)
+    meta = document_metadata(doc)
     headings = {s.number: s.heading for s in doc.sections}
     out: list[dict[str, Any]] = []
 
