@@ -10,6 +10,7 @@ import pytest
 
 from govnlp.classify import TextClassifier
 from govnlp.errors import ModelNotFoundError
+from tiny_models import save_tiny_bert
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -26,43 +27,18 @@ def _texts(fixtures_dir: Path) -> tuple[list[str], list[str]]:
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory, fixtures_dir: Path) -> Path:
     """A 1-layer, 32-wide BERT with a character WordLevel tokenizer, saved with save_pretrained."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
     texts, _ = _texts(fixtures_dir)
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     chars = sorted({ch for t in texts for ch in t if not ch.isspace()})
-    vocab = {tok: i for i, tok in enumerate(specials + chars)}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(handle_chinese_chars=True, lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])]
-    )
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_max_length=64,
-    )
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        pad_token_id=0,
-        initializer_range=0.2,  # a wider init lets a 1-layer model learn in a few steps
-    )
     folder = tmp_path_factory.mktemp("tiny-bert")
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        BertModel(config).save_pretrained(folder)
-    fast.save_pretrained(folder)
+    # one layer; a wider init lets it learn in a few steps; with the pooler, as a classifier base has one
+    save_tiny_bert(
+        folder,
+        chars,
+        specials=("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"),
+        layers=1,
+        pooling_layer=True,
+        initializer_range=0.2,
+    )
     return folder
 
 

@@ -13,6 +13,7 @@ from govnlp import load_embedder
 from govnlp.embedders import Embedder, check_fingerprint
 from govnlp.embedders.sentence_transformer import token_windows
 from govnlp.errors import ConfigError, EmbedderMismatchError, ModelNotFoundError
+from tiny_models import save_tiny_bert
 
 TEXTS = [
     "关于加强老旧小区改造的答复",
@@ -24,45 +25,11 @@ TEXTS = [
 ]
 
 _CHARS = sorted(set("".join(TEXTS) + "的了是在我们有和人这中大为上个国不以要他时来用到说问答：，。、"))
-_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
 TINY_MAX_LEN = 24
 
 
 def _build_plain_hf(folder: Path) -> None:
-    import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    vocab = {
-        tok: i for i, tok in enumerate(_SPECIALS + [c.lower() for c in _CHARS if c.strip()] + ["abc", "123"])
-    }
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(handle_chinese_chars=True, lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
-    )
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        model_max_length=TINY_MAX_LEN,
-    )
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        pad_token_id=0,
-    )
-    torch.manual_seed(0)
-    model = BertModel(config, add_pooling_layer=False)
-    model.save_pretrained(folder)
-    fast.save_pretrained(folder)
+    save_tiny_bert(folder, [c.lower() for c in _CHARS if c.strip()] + ["abc", "123"], max_len=TINY_MAX_LEN)
 
 
 @pytest.fixture(scope="session")

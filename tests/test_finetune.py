@@ -10,6 +10,7 @@ import pytest
 from govnlp.documents import Measure, Problem, ReplyDocument
 from govnlp.embedders.finetune import fine_tune, pairs_from_messages, pairs_from_replies, title_as_problem
 from govnlp.errors import ConfigError, FormatError
+from tiny_models import save_tiny_bert
 
 ROWS = [
     {
@@ -44,47 +45,16 @@ ROWS = [
     },
 ]
 
-_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
-
 
 @pytest.fixture(scope="module")
 def tiny_st_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer, 32-wide BERT with a one-token-per-character WordLevel tokenizer, as a ST folder."""
-    import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     chars = sorted({c for r in ROWS for v in r.values() for c in v} | set("问答：建议加强监管"))
-    vocab = {t: i for i, t in enumerate(_SPECIALS + [c for c in chars if c.strip()])}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(handle_chinese_chars=True, lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
-    )
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        model_max_length=64,
-    )
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        pad_token_id=0,
-    )
     hf = tmp_path_factory.mktemp("tiny_hf")
-    torch.manual_seed(0)
-    BertModel(config, add_pooling_layer=False).save_pretrained(hf)
-    fast.save_pretrained(hf)
+    save_tiny_bert(hf, [c for c in chars if c.strip()])
     transformer = Transformer(str(hf), max_seq_length=64)
     st = SentenceTransformer(
         modules=[transformer, Pooling(32, "mean"), Normalize()],
