@@ -24,7 +24,7 @@ test: install
 
 # the opt-in tiers: real corpora, the real default model, the notebook
 test-all: install
-	$(BIN)/python -m pytest -q -m "slow or corpus or model or notebook" --corpora $(CORPORA)
+	$(BIN)/python -m pytest -q -m "slow or corpus or model or notebook" --rootdir=. tests --corpora=$(CORPORA)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
