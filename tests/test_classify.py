@@ -240,6 +240,26 @@ def test_calibration_functions() -> None:
     assert expected_calibration_error(np.array([1.0, 1.0]), np.array([1, 1])) == 0.0
 
 
+def test_platt_converges_on_large_separated_margins() -> None:
+    """Margins of a strongly regularised-away model (in the hundreds, nearly separable): plain Newton
+    steps overshoot here; the line search must reach the log-loss minimum a fine grid finds."""
+    rng = np.random.default_rng(1)
+    y = (rng.random(300) < 0.2).astype(int)
+    s = np.where(y == 1, 80.0, -80.0) + rng.normal(scale=40.0, size=300)
+    a, b = fit_platt(s, y)
+    assert np.isfinite(a) and np.isfinite(b) and 0 < a < 10
+
+    n_pos, n_neg = y.sum(), len(y) - y.sum()
+    t = np.where(y > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+
+    def loss(a: float, b: float) -> float:
+        f = a * s + b
+        return float(np.sum(t * np.logaddexp(0, -f) + (1 - t) * np.logaddexp(0, f)))
+
+    grid = min(loss(ga, gb) for ga in np.linspace(0.001, 1.0, 200) for gb in np.linspace(-10, 10, 201))
+    assert loss(a, b) <= grid + 1e-6
+
+
 def test_combine_members_trained_on_different_data(tmp_path, data) -> None:
     texts, labels = data
     a = TextClassifier("tfidf", random_state=0).fit(texts, labels)

@@ -79,28 +79,46 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
 
 
 def fit_platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Platt scaling ``sigmoid(a * score + b)`` for one label, by Newton steps on the log-loss.
+    """Platt scaling ``sigmoid(a * score + b)`` for one label: Newton steps with a backtracking line search.
 
     Uses Platt's smoothed targets, so a label seen only positive or only negative still gets finite
-    parameters.
+    parameters. Each Newton step is halved until the log-loss decreases enough (Armijo rule), the
+    safeguard of Lin, Lin and Weng's note on Platt's method: plain Newton steps diverge on large,
+    well-separated margins.
     """
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     n_pos, n_neg = y.sum(), len(y) - y.sum()
     t = np.where(y > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
-    a, b = 1.0, 0.0
+
+    def loss(a: float, b: float) -> float:
+        f = a * s + b
+        return float(np.sum(t * np.logaddexp(0.0, -f) + (1 - t) * np.logaddexp(0.0, f)))
+
+    a, b = 0.0, float(np.log((n_pos + 1) / (n_neg + 1)))
+    current = loss(a, b)
     for _ in range(100):
         p = sigmoid(a * s + b)
-        w = np.maximum(p * (1 - p), 1e-12)
+        w = p * (1 - p)
         ga, gb = np.sum((p - t) * s), np.sum(p - t)
-        haa, hab, hbb = np.sum(w * s * s) + 1e-9, np.sum(w * s), np.sum(w) + 1e-9
+        if abs(ga) < 1e-5 and abs(gb) < 1e-5:
+            break
+        haa, hab, hbb = np.sum(w * s * s) + 1e-12, np.sum(w * s), np.sum(w) + 1e-12
         det = haa * hbb - hab * hab
         if det <= 0:
             break
-        da, db = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
-        a, b = a - da, b - db
-        if abs(da) < 1e-9 and abs(db) < 1e-9:
-            break
+        da, db = -(hbb * ga - hab * gb) / det, -(haa * gb - hab * ga) / det
+        slope = ga * da + gb * db  # negative for a descent direction
+        step = 1.0
+        while step >= 1e-10:
+            na, nb = a + step * da, b + step * db
+            new = loss(na, nb)
+            if new < current + 1e-4 * step * slope:
+                break
+            step /= 2
+        else:
+            break  # no decrease along the Newton direction: at the minimum up to rounding
+        a, b, current = na, nb, new
     return float(a), float(b)
 
 
