@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import importlib.util
 import shutil
 from pathlib import Path
@@ -337,3 +338,13 @@ def test_e5_onnx_export_recipe_on_tiny_model(tiny_hf_dir: Path, tiny_st_dir: Pat
     manifest(1)  # an export made with the earlier recipe: re-exported, and never mixed with the new one
     assert not onnx_e5._is_complete(folder)
     assert onnx_e5.E5OnnxEmbedder(folder).fingerprint() != current
+
+
+def test_loading_draws_no_weight_bar_unless_bars_are_on(tiny_st_dir: Path, capfd, caplog) -> None:
+    """transformers 5 draws a "Loading weights" bar per model: hidden at the default log level, shown when
+    govnlp logs at INFO (where govnlp's own bars show too)."""
+    load_embedder(tiny_st_dir)
+    assert "Loading weights" not in capfd.readouterr().err
+    with caplog.at_level(logging.INFO, logger="govnlp"):
+        load_embedder(tiny_st_dir)
+    assert "Loading weights" in capfd.readouterr().err

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
-__all__ = ["progress", "resolve_show"]
+__all__ = ["progress", "quiet_model_loading", "resolve_show"]
 
 T = TypeVar("T")
 
@@ -39,3 +40,28 @@ def progress(
     if total is None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]
     yield from tqdm(iterable, desc=desc, unit=unit, total=total, leave=False)
+
+
+@contextmanager
+def quiet_model_loading(show_progress_bar: bool | None = None) -> Iterator[None]:
+    """Hide transformers' "Loading weights" bar while a model loads, unless bars are on (see above).
+
+    transformers 5 draws a bar for every model it loads, which floods the output of scripts and the
+    CLI; the setting is restored afterwards.
+    """
+    if resolve_show(show_progress_bar):
+        yield
+        return
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - transformers is a dependency
+        yield
+        return
+    was_on = hf_logging.is_progress_bar_enabled()
+    if was_on:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()

@@ -51,6 +51,7 @@ from govnlp.embedders.default import DEFAULT_MODEL_NAME, _exclusive_lock, defaul
 from govnlp.embedders.filehash import file_sha256
 from govnlp.embedders.sentence_transformer import _WINDOW_MARGIN, token_windows
 from govnlp.errors import FormatError, missing_extra
+from govnlp.progress import quiet_model_loading
 from govnlp.storage import MANIFEST, atomic_folder, read_manifest, write_manifest
 
 __all__ = ["E5OnnxEmbedder", "e5_onnx_dir", "load_e5_onnx"]
@@ -114,7 +115,9 @@ def _export(source: Path, tmp: Path) -> None:
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, dim=-1)
 
-    encoder = AutoModel.from_pretrained(str(source), add_pooling_layer=False, local_files_only=True).eval()
+    with quiet_model_loading():
+        encoder = AutoModel.from_pretrained(str(source), add_pooling_layer=False, local_files_only=True)
+    encoder.eval()
     ids = (
         torch.tensor([[0, 46692, 12, 6, 12022, 22329, 2], [0, 6, 2, 1, 1, 1, 1]]) % encoder.config.vocab_size
     )

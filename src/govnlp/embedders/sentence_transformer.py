@@ -43,6 +43,7 @@ import numpy as np
 from govnlp.embedders.base import Kind, check_kind, check_texts, l2_normalize
 from govnlp.embedders.filehash import folder_digest
 from govnlp.errors import ConfigError, ModelNotFoundError
+from govnlp.progress import quiet_model_loading
 
 __all__ = ["SentenceTransformerEmbedder", "token_windows"]
 
@@ -168,7 +169,8 @@ class SentenceTransformerEmbedder:
             )
         st = _import_sentence_transformers()
         if is_st:
-            model = st.SentenceTransformer(str(folder), device=device, local_files_only=True)
+            with quiet_model_loading():
+                model = st.SentenceTransformer(str(folder), device=device, local_files_only=True)
             folder_pooling = _st_pooling(model)
             if pooling is not None and folder_pooling is not None and pooling != folder_pooling:
                 raise ConfigError(
@@ -185,7 +187,8 @@ class SentenceTransformerEmbedder:
         else:
             from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
-            transformer = Transformer(str(folder), model_kwargs={"local_files_only": True})
+            with quiet_model_loading():
+                transformer = Transformer(str(folder), model_kwargs={"local_files_only": True})
             get_dim = (
                 getattr(transformer, "get_embedding_dimension", None)
                 or transformer.get_word_embedding_dimension

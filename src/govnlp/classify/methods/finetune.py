@@ -20,6 +20,7 @@ import numpy as np
 
 from govnlp.classify.text import normalize_text
 from govnlp.errors import ConfigError, ModelNotFoundError
+from govnlp.progress import quiet_model_loading
 
 __all__ = ["FinetuneMethod"]
 
@@ -156,13 +157,14 @@ class FinetuneMethod:
             verbosity = hf_logging.get_verbosity()
             hf_logging.set_verbosity_error()
             try:
-                self.model_ = AutoModelForSequenceClassification.from_pretrained(
-                    path,
-                    num_labels=n_classes,
-                    problem_type="multi_label_classification"
-                    if multilabel
-                    else "single_label_classification",
-                )
+                with quiet_model_loading():
+                    self.model_ = AutoModelForSequenceClassification.from_pretrained(
+                        path,
+                        num_labels=n_classes,
+                        problem_type="multi_label_classification"
+                        if multilabel
+                        else "single_label_classification",
+                    )
             finally:
                 hf_logging.set_verbosity(verbosity)
             self._train(texts, y, train_idx, val_idx, n_classes=n_classes, multilabel=multilabel, seed=seed)
@@ -281,7 +283,8 @@ class FinetuneMethod:
             raise FormatError(f"{model_dir} has no config.json; the classifier folder is incomplete.")
         m = cls(model_path=info.get("base_model"), max_len=int(info["max_len"]))
         m.tokenizer_ = AutoTokenizer.from_pretrained(model_dir)
-        m.model_ = AutoModelForSequenceClassification.from_pretrained(model_dir)
+        with quiet_model_loading():
+            m.model_ = AutoModelForSequenceClassification.from_pretrained(model_dir)
         m.model_.eval()
         m.n_classes_ = int(info["n_classes"])
         m.multilabel_ = bool(info["multilabel"])
