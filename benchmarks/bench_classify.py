@@ -256,7 +256,7 @@ def run_cv(
 #: ``tfidf`` configurations measured (method_params of TextClassifier("tfidf")); "tfidf" is the default.
 TFIDF_VARIANTS: dict[str, dict[str, Any]] = {
     "tfidf": {},
-    "tfidf-svm": {"head": "svm", "C": 0.5},
+    "tfidf-logreg": {"head": "logreg", "C": 20.0},
     "tfidf-char": {"analyzer": "char", "head": "svm", "C": 0.5, "class_weight": None},
     "tfidf-char-logreg": {"analyzer": "char", "head": "logreg", "C": 20.0, "class_weight": None},
 }
@@ -296,8 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--methods",
         default="tfidf,tfidf+extra,embedding,ensemble,zeroshot",
-        help="comma list of: tfidf, tfidf+extra, tfidf-char, tfidf-char+extra, tfidf-char-logreg, tfidf-svm, "
-        "tfidf-svm+extra, embedding, ensemble, ensemble+extra, finetune, zeroshot",
+        help="comma list of: tfidf, tfidf+extra, tfidf-char, tfidf-char+extra, tfidf-char-logreg, tfidf-logreg, "
+        "tfidf-logreg+extra, embedding, ensemble, ensemble+extra, finetune, zeroshot",
     )
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--finetune-folds", type=int, default=1, help="run fine-tuning on only the first N folds")
@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         extra_spaced = (spaced_texts, spaced_labels)
         extra_stats["fed_as"] = (
             "tokens joined without spaces to the character-only methods (tfidf-char*), joined by spaces "
-            "to the word+char tfidf methods (tfidf, tfidf-svm, ensemble+extra)"
+            "to the word+char tfidf methods (tfidf, tfidf-logreg, ensemble+extra)"
         )
         print(f"extra rows: {extra_stats}", flush=True)
 

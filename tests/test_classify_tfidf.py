@@ -50,16 +50,16 @@ def test_presegmented_rows_teach_the_raw_texts(data) -> None:
     assert acc > 0.9
 
 
-def test_default_is_word_plus_char_logreg_and_roundtrips(tmp_path, data) -> None:
+def test_default_is_word_plus_char_svm_and_roundtrips(tmp_path, data) -> None:
     texts, labels = data
     clf = TextClassifier("tfidf", random_state=0).fit(texts, labels)
     method = clf.members_[0]
-    assert method.analyzer == "word+char" and method._resolved_head() == "logreg"
+    assert method.analyzer == "word+char" and method._resolved_head() == "svm"
     names = method.pipeline_.named_steps["tfidf"].get_feature_names_out()
     assert any(n.startswith("words__") for n in names) and any(n.startswith("chars__") for n in names)
     clf.save(tmp_path / "m")
     info = json.loads((tmp_path / "m" / "manifest.json").read_text(encoding="utf-8"))["members"][0]["info"]
-    assert info["analyzer"] == "word+char" and info["head"] == "logreg" and info["C"] == 20.0
+    assert info["analyzer"] == "word+char" and info["head"] == "svm" and info["C"] == 0.5
     again = TextClassifier.load(tmp_path / "m")
     np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts))
 
@@ -78,6 +78,13 @@ def test_character_only_variant_and_older_folders(tmp_path, data) -> None:
     old = TextClassifier.load(path)
     assert old.members_[0].analyzer == "char"
     np.testing.assert_allclose(old.predict_proba(texts), clf.predict_proba(texts))
+
+
+def test_logistic_regression_head(data) -> None:
+    texts, labels = data
+    clf = TextClassifier("tfidf", method_params={"head": "logreg"}, random_state=0).fit(texts, labels)
+    assert clf.members_[0]._resolved_head() == "logreg" and clf.members_[0]._C() == 20.0
+    assert clf.score(texts, labels) > 0.9
 
 
 def test_multilabel_defaults_to_the_svm_head(data) -> None:
