@@ -489,14 +489,19 @@ def adaptation(
     props = [p for p in data["proposals"] if p["id"] in newer_ids]
     msg_q = newer if args.ft_msg_queries == "all" else [m for m in newer if in_sample(m["id"])]
     sets = {"messages": msg_q, "proposals": props}
-    # the test corpus: the replies of the test queries (re-encoding all newer replies with the tuned
-    # model did not fit the CPU time of the run); before and after use the same corpus and queries
-    corpus_ids = sorted({m["id"] for m in msg_q} | {p["id"] for p in props}, key=int)
+    # the test corpus: every reply of the file (as in the main table: older replies are distractors),
+    # or only the replies of the test queries (a smaller, easier corpus; cheaper to re-encode)
+    if args.ft_corpus == "all":
+        corpus_ids = sorted(by_id, key=int)
+    else:
+        corpus_ids = sorted({m["id"] for m in msg_q} | {p["id"] for p in props}, key=int)
     records = [{"id": i, "text": by_id[i]["reply"]} for i in corpus_ids]
     out: dict[str, Any] = {
         "protocol": {
             "train": f"{len(older)} older eval rows (message time < {cutoff:%Y-%m-%d %H:%M})",
-            "test_corpus": f"the {len(records)} replies of the test queries (all from the newer half)",
+            "test_corpus": f"all {len(records)} replies of the file"
+            if args.ft_corpus == "all"
+            else f"the {len(records)} replies of the test queries (all from the newer half)",
             "message_queries": f"{len(msg_q)} newer messages ({args.ft_msg_queries}: {in_sample.__doc__.split('(')[0].strip() if args.ft_msg_queries == 'sample' else 'all'})",
             "proposal_queries": f"{len(props)} (all proposal queries; their rows are all in the newer half)",
             "selection": "one configuration, fixed before looking at the test queries (no tuning on them)",
@@ -506,19 +511,33 @@ def adaptation(
     cfg = {
         "rewrite": args.ft_rewrite,
         "learning_rate": args.ft_lr,
-        "epochs": 1,
+        "epochs": args.ft_epochs,
         "batch_size": 16,
         "max_seq_length": args.ft_max_seq_length,
         "freeze_embeddings": True,
         "freeze_layers": args.ft_freeze_layers,
-        "max_steps": args.ft_max_steps,
+        "max_steps": args.ft_max_steps or None,
     }
     pairs = pairs_from_messages(older_rows, rewrite=args.ft_rewrite)
+    n_message_pairs = len(pairs)
+    if args.ft_reply_pairs:
+        # problem -> measure pairs of parsed replies (reply_excerpts: other cities' replies to deputies'
+        # suggestions, no overlap with message_reply): proposal-style queries next to the messages
+        from govnlp import parse_reply
+        from govnlp.embedders.finetune import pairs_from_replies
+
+        docs = [parse_reply(f) for f in sorted((Path(args.corpora) / "reply_excerpts" / "docs").glob("*.txt"))]
+        pairs = pairs + pairs_from_replies(docs)
+        cfg["reply_pairs"] = len(pairs) - n_message_pairs
     ft_dir = (
         Path(args.ft_model)
         if args.ft_model
         else Path("/tmp/govnlp_bench_ft")
-        / (f"ft-{args.ft_rewrite}-{args.ft_lr}-{args.ft_freeze_layers}-{args.ft_max_steps}")
+        / (
+            f"ft-{args.ft_rewrite}-{args.ft_lr}-{args.ft_freeze_layers}-{args.ft_max_steps}"
+            + (f"-e{args.ft_epochs}" if args.ft_epochs != 1 else "")
+            + ("-replies" if args.ft_reply_pairs else "")
+        )
     )
     if not (ft_dir / "modules.json").is_file():
         t0 = time.perf_counter()
@@ -528,13 +547,14 @@ def adaptation(
             base=None,
             overwrite=True,
             show_progress_bar=False,
-            **{k: v for k, v in cfg.items() if k != "rewrite"},
+            **{k: v for k, v in cfg.items() if k not in ("rewrite", "reply_pairs")},
         )
         logger.info("fine-tuned in %.1fs", time.perf_counter() - t0)
     manifest = json.loads((ft_dir / "manifest.json").read_text())
     out["fine_tune"] = {
         "config": cfg,
         "pairs": len(pairs),
+        "message_pairs": n_message_pairs,
         "manifest": manifest,
         "train_seconds": manifest.get("train_seconds"),
         "cpu_count": os.cpu_count(),
@@ -560,11 +580,58 @@ def adaptation(
     for label, emb in (("before", base), ("after", tuned)):
         idx = build(records, emb, True)
         out[label] = {"dense": evaluate(idx, sets, "dense"), "hybrid": evaluate(idx, sets, "hybrid")}
+        if label == "after":
+            # a stronger dense side deserves more weight: the dense share of the fusion re-chosen for the
+            # tuned model on the dev halves of the newer queries (reported on their test halves)
+            grid = []
+            for alpha in (0.3, 0.4, 0.5, 0.6, 0.7):
+                set_fusion(idx, {**fusion, "alpha": alpha})
+                r = evaluate(idx, sets, "hybrid")
+                grid.append({"alpha": alpha, "dev_score": style_score(r, "dev"), "results": r})
+            best = max(grid, key=lambda g: (g["dev_score"], g["alpha"] == fusion.get("alpha")))
+            out["after_fusion_retuned"] = {
+                "alpha": best["alpha"],
+                "criterion": "mean MRR@10 of both styles on the dev halves (sha1 parity) of the newer queries",
+                "hybrid": best["results"],
+                "grid": [{"alpha": g["alpha"], "dev_score": g["dev_score"]} for g in grid],
+            }
+            set_fusion(idx, fusion)
         if label == "before":
             out["lexical"] = evaluate(idx, sets, "lexical")
             docs = {r["id"]: r["text"] for r in records}
             out["tfidf-char1-3/raw"] = {n: report_runs(tfidf_runs(docs, qs), qs) for n, qs in sets.items()}
+    out["gain_over_char_tfidf"] = {
+        split: {
+            label: {
+                mode: {
+                    st: round(
+                        out[label][mode][st][split][f"mrr@{K}"]
+                        - out["tfidf-char1-3/raw"][st][split][f"mrr@{K}"],
+                        4,
+                    )
+                    for st in sets
+                }
+                for mode in ("dense", "hybrid")
+                if mode in out[label]
+            }
+            for label in ("before", "after", "after_fusion_retuned")
+        }
+        for split in ("all", "test")
+    }
     return out
+
+
+def adaptation_only(args: argparse.Namespace, previous: dict[str, Any]) -> dict[str, Any]:
+    """Rerun only the adaptation block with the lexical kind and fusion the last quality run selected."""
+    from govnlp.embedders import load_embedder
+
+    sel = previous.get("quality", {}).get("selection")
+    if not sel:
+        raise SystemExit("--part adaptation needs a results file with a quality selection: run --part quality")
+    data = load_data(Path(args.corpora), args.limit)
+    base = CachedEmbedder(load_embedder(args.embedder))
+    lexical = dict(sel["lexical"])
+    return adaptation(args, data, base, lexical.get("tokenizer", "bigram"), sel["fusion"], lexical)
 
 
 # ------------------------------------------------------------------------------------------- output
@@ -605,10 +672,12 @@ def summary(res: dict[str, Any]) -> str:
     a = q.get("adaptation")
     if a:
         lines.append("adaptation (time split; newer queries vs newer replies), MRR@10 all / R@1 / R@10:")
-        for label in ("before_raw_replies", "before", "after"):
+        for label in ("before_raw_replies", "before", "after", "after_fusion_retuned"):
             if label not in a:
                 continue
             for mode in ("dense", "hybrid"):
+                if mode not in a[label]:
+                    continue
                 for style in ("messages", "proposals"):
                     r = a[label][mode][style]["all"]
                     lines.append(
@@ -619,6 +688,8 @@ def summary(res: dict[str, Any]) -> str:
             lines.append(
                 f"  {'tfidf (raw replies)':25s} {style:9s} {r['mrr@10']:.4f} {r['recall@1']:.4f} {r['recall@10']:.4f}"
             )
+        if "gain_over_char_tfidf" in a:
+            lines.append(f"  gain over char TF-IDF (MRR@10, all): {json.dumps(a['gain_over_char_tfidf'])}")
         lines.append(
             f"  fine-tune wall time: {a['fine_tune']['train_seconds']} s on {a['fine_tune']['cpu_count']} cores"
         )
@@ -627,7 +698,7 @@ def summary(res: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--part", choices=("quality", "speed", "all"), default="quality")
+    p.add_argument("--part", choices=("quality", "speed", "adaptation", "all"), default="quality")
     p.add_argument("--corpora", default=str(HERE.parent.parent / "shared" / "corpora"))
     p.add_argument("--out", default=str(HERE / "results" / "bench_search.json"))
     p.add_argument(
@@ -641,9 +712,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--ft-rewrite", default="mix", choices=("none", "title", "mix"))
     p.add_argument("--ft-lr", type=float, default=2e-5)
     p.add_argument("--ft-freeze-layers", type=int, default=6)
-    p.add_argument("--ft-max-steps", type=int, default=24)
+    p.add_argument("--ft-max-steps", type=int, default=24, help="0: no cap (the epochs decide)")
+    p.add_argument("--ft-epochs", type=int, default=1)
     p.add_argument("--ft-max-seq-length", type=int, default=128)
-    p.add_argument("--ft-msg-queries", default="sample", choices=("all", "sample"))
+    p.add_argument(
+        "--ft-reply-pairs",
+        action="store_true",
+        help="add the problem -> measure pairs of the parsed reply_excerpts to the training pairs",
+    )
+    p.add_argument("--ft-msg-queries", default="all", choices=("all", "sample"))
+    p.add_argument(
+        "--ft-corpus",
+        default="all",
+        choices=("all", "queries"),
+        help="adaptation test corpus: every reply of the file, or only the test queries' replies",
+    )
     p.add_argument(
         "--msg-queries",
         default="all",
@@ -669,6 +752,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     res["benchmark"] = "bench_search"
     if args.part in ("quality", "all"):
         res["quality"] = quality(args)
+    if args.part == "adaptation":
+        res.setdefault("quality", {})["adaptation"] = adaptation_only(args, res)
     if args.part in ("speed", "all"):
         try:
             from search_speed import run as speed_run
@@ -676,7 +761,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit(f"benchmarks/search_speed.py is missing ({exc}); run --part quality") from exc
         res["speed"] = speed_run()
     res["machine"] = machine()
-    res["seconds"] = round(time.perf_counter() - started, 1)
+    if args.part == "adaptation":  # the other parts' times stay as their runs wrote them
+        res["quality"]["adaptation"]["seconds"] = round(time.perf_counter() - started, 1)
+    else:
+        res["seconds"] = round(time.perf_counter() - started, 1)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(
         json.dumps(res, ensure_ascii=False, indent=1, sort_keys=True, default=str), encoding="utf-8"
