@@ -554,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
         if "macro_f1" in r:
             print(
                 f"{m:<16} {r['folds_run']:>5}  {r['accuracy']:.4f}    {r['macro_f1']:.4f}    {r['ece']:.4f}  "
-                f"{r['train_s']:>7.1f}  {r['predict_s']:>9.2f}"
+                f"{r['train_s']:>7.1f}  {r.get('predict_s', float('nan')):>9.2f}"
             )
         elif m == "zeroshot":
             for k in ("descriptions_only", "with_keywords"):

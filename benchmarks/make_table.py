@@ -304,7 +304,12 @@ def classify_table() -> list[str]:
         rows += [
             "",
             f"Fine-tuning ran on fold 0 only ({_f(ft.get('train_s'), 0)} s of training on 2 cores, "
-            f"max_len {_get(ft, 'params', 'max_len')}). Macro-F1 on fold 0: "
+            f"{_get(ft, 'params', 'epochs')} epochs, max_len {_get(ft, 'params', 'max_len')}; validation "
+            "macro-F1 by evaluation: "
+            + " → ".join(
+                _f(h["val_macro_f1"], 3) for h in (_get(ft, "per_fold") or [{}])[0].get("finetune_history", [])
+            )
+            + "). Macro-F1 on fold 0: "
             + ", ".join(f"{n} {_f(v)}" for n, v in sorted(fold0.items(), key=lambda kv: kv[1]))
             + ".",
         ]
