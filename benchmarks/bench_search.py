@@ -526,7 +526,9 @@ def adaptation(
         from govnlp import parse_reply
         from govnlp.embedders.finetune import pairs_from_replies
 
-        docs = [parse_reply(f) for f in sorted((Path(args.corpora) / "reply_excerpts" / "docs").glob("*.txt"))]
+        docs = [
+            parse_reply(f) for f in sorted((Path(args.corpora) / "reply_excerpts" / "docs").glob("*.txt"))
+        ]
         pairs = pairs + pairs_from_replies(docs)
         cfg["reply_pairs"] = len(pairs) - n_message_pairs
     ft_dir = (
@@ -627,7 +629,9 @@ def adaptation_only(args: argparse.Namespace, previous: dict[str, Any]) -> dict[
 
     sel = previous.get("quality", {}).get("selection")
     if not sel:
-        raise SystemExit("--part adaptation needs a results file with a quality selection: run --part quality")
+        raise SystemExit(
+            "--part adaptation needs a results file with a quality selection: run --part quality"
+        )
     data = load_data(Path(args.corpora), args.limit)
     base = CachedEmbedder(load_embedder(args.embedder))
     lexical = dict(sel["lexical"])

@@ -307,7 +307,8 @@ def classify_table() -> list[str]:
             f"{_get(ft, 'params', 'epochs')} epochs, max_len {_get(ft, 'params', 'max_len')}; validation "
             "macro-F1 by evaluation: "
             + " → ".join(
-                _f(h["val_macro_f1"], 3) for h in (_get(ft, "per_fold") or [{}])[0].get("finetune_history", [])
+                _f(h["val_macro_f1"], 3)
+                for h in (_get(ft, "per_fold") or [{}])[0].get("finetune_history", [])
             )
             + "). Macro-F1 on fold 0: "
             + ", ".join(f"{n} {_f(v)}" for n, v in sorted(fold0.items(), key=lambda kv: kv[1]))

@@ -37,7 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # govnlp's own messages (and progress bars, tied to its level) at INFO; other libraries at WARNING
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     logging.getLogger("govnlp").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         return int(args.func(args) or 0)
