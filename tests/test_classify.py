@@ -241,8 +241,8 @@ def test_calibration_functions() -> None:
 
 
 def test_platt_converges_on_large_separated_margins() -> None:
-    """Margins of a strongly regularised-away model (in the hundreds, nearly separable): plain Newton
-    steps overshoot here; the line search must reach the log-loss minimum a fine grid finds."""
+    """Large, nearly separable margins (as a weakly regularised model gives): plain Newton steps
+    overshoot here; the line search must reach the log-loss minimum that a fine grid finds."""
     rng = np.random.default_rng(1)
     y = (rng.random(300) < 0.2).astype(int)
     s = np.where(y == 1, 80.0, -80.0) + rng.normal(scale=40.0, size=300)
