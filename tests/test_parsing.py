@@ -8,6 +8,7 @@ import pytest
 
 from govnlp import ParseError, parse_reply
 from govnlp.documents import ReplyDocument
+from govnlp.index.records import document_records
 from govnlp.parsing.figures import find_figures
 from govnlp.parsing.header import find_handling_class, find_session, parse_date
 from govnlp.parsing.normalise import clean_text, matching_form
@@ -356,6 +357,10 @@ def test_split_title_self_lead_and_problem_section(fixtures_dir: Path) -> None:
         ("三", "二是", None),
     ]
     assert d.measures[0].title == "开展专项执法检查，年内覆盖主要平台企业8家"
+    # the paragraphs holding those items are problem paragraphs, so the index does not repeat them
+    holders = [p for p in d.paragraphs if p.section == "二" and p.problem is not None]
+    assert holders and all(p.role == "problem" for p in holders)
+    assert not any(r["text"] == p.text for p in holders for r in document_records(d))
 
 
 @pytest.mark.parametrize(

@@ -337,6 +337,8 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
                 for j in ms.paras:
                     if paras[j].problem is None:
                         paras[j].problem = mtitle
+                    if paras[j].role == "body":
+                        paras[j].role = "problem"  # indexed through its problems, not as a paragraph
                 continue
             lo = bisect.bisect_left(fig_pos, ms.start)
             hi = bisect.bisect_left(fig_pos, ms.end)
