@@ -220,6 +220,29 @@ def search_table() -> list[str]:
     return rows
 
 
+def lexical_table() -> list[str]:
+    d = _load("bench_lexical_speed")
+    if d is None:
+        return []
+    rows = [
+        "### Lexical search speed (`benchmarks/lexical_speed.py`, one query thread, k=10)",
+        "",
+        "Cleaned real replies, topped up past 1,926 with documents of random real reply sentences; 200 message "
+        "queries (~340 characters) and 170 proposal queries (30-80).",
+        "",
+        "| documents | kind | build s | message query p50 / p95 ms | proposal query p50 / p95 ms | saved bytes/doc |",
+        "|---|---|---|---|---|---|",
+    ]
+    for size, kinds in sorted(d["sizes"].items(), key=lambda kv: int(kv[0])):
+        for kind, r in kinds.items():
+            rows.append(
+                f"| {int(size):,} | {kind} | {_f(r['build_s'], 1)} | {_f(_get(r, 'messages', 'query_p50_ms'), 2)} / "
+                f"{_f(_get(r, 'messages', 'query_p95_ms'), 2)} | {_f(_get(r, 'proposals', 'query_p50_ms'), 2)} / "
+                f"{_f(_get(r, 'proposals', 'query_p95_ms'), 2)} | {_f(r['saved_bytes_per_doc'], 0)} |"
+            )
+    return rows
+
+
 def speed_table() -> list[str]:
     d = _load("bench_search_speed")
     if d is None:
@@ -348,7 +371,15 @@ def e2e_table() -> list[str]:
 
 
 def tables() -> str:
-    parts = [parse_table(), embed_table(), search_table(), speed_table(), classify_table(), e2e_table()]
+    parts = [
+        parse_table(),
+        embed_table(),
+        search_table(),
+        speed_table(),
+        lexical_table(),
+        classify_table(),
+        e2e_table(),
+    ]
     body = "\n\n".join("\n".join(p) for p in parts if p)
     return (
         "Measured on the development machine: 2 CPU cores shared with other jobs (load average often 5-12), "
