@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -36,3 +37,13 @@ def corpora_dir(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="module")
+def data(fixtures_dir: Path) -> tuple[list[str], list[str]]:
+    """The labelled classifier fixture messages: (texts, labels)."""
+    rows = [
+        json.loads(line)
+        for line in (fixtures_dir / "classify_messages.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    return [r["text"] for r in rows], [r["label"] for r in rows]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,15 +19,6 @@ from govnlp.classify.calibration import (
 )
 from govnlp.embedders import load_embedder
 from govnlp.errors import ConfigError, EmbedderMismatchError, FormatError, TaxonomyError
-
-
-@pytest.fixture(scope="module")
-def data(fixtures_dir: Path) -> tuple[list[str], list[str]]:
-    rows = [
-        json.loads(line)
-        for line in (fixtures_dir / "classify_messages.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
-    return [r["text"] for r in rows], [r["label"] for r in rows]
 
 
 @pytest.fixture(scope="module")

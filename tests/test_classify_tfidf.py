@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,15 +10,6 @@ import pytest
 from govnlp.classify import TextClassifier
 from govnlp.classify.methods.tfidf import STOP_WORDS, TfidfMethod, segment_words
 from govnlp.errors import ConfigError
-
-
-@pytest.fixture(scope="module")
-def data(fixtures_dir: Path) -> tuple[list[str], list[str]]:
-    rows = [
-        json.loads(line)
-        for line in (fixtures_dir / "classify_messages.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
-    return [r["text"] for r in rows], [r["label"] for r in rows]
 
 
 def test_segment_words_drops_function_words_and_keeps_lexicon_terms() -> None:
