@@ -10,7 +10,15 @@ import datetime as _dt
 import re
 
 from govnlp.documents import Contact
-from govnlp.parsing.structure import CN_NUM, SIGNATURE_RE, cn_to_int
+from govnlp.parsing.structure import SIGNATURE_RE
+from govnlp.parsing.vocabulary import (
+    AGENCY_END_CHARS,
+    AGENCY_NAME,
+    AGENCY_OK_CHARS,
+    CN_NUM,
+    DATE_RES,
+    cn_to_int,
+)
 
 __all__ = [
     "find_addressee",
@@ -73,9 +81,7 @@ def find_title(lines: list[str]) -> str | None:
 
 _TITLE_HINT_RE = re.compile(r"关于|对|第.{1,8}号|会议|建议|提案|议案")
 _TITLE_OPEN_RE = re.compile(r"^(?:关于|对|就)")
-_AGENCY_LINE_RE = re.compile(
-    r"^[\u4e00-\u9fff（）]{2,40}?(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|署|街道办事处|办事处|分局|站|所|馆)$"
-)
+_AGENCY_LINE_RE = re.compile(rf"^{AGENCY_NAME}$")
 
 
 def _with_agency_line(lines: list[str], i: int, t: str) -> str:
@@ -347,7 +353,7 @@ _CO_RES = (
     ),
 )
 _CO_HINT_RE = re.compile(r"会办|协办|配合|参办")
-_AGENCY_OK = re.compile(r"[局委厅办院府会室心队部处所站馆署司社团行道镇乡区县市]$")
+_AGENCY_OK = re.compile(rf"[{AGENCY_OK_CHARS}]$")
 
 
 # "该提案由…", "本建议已交由…", "您的提案由…": the words before the agency in "…由X主办"
@@ -357,7 +363,7 @@ _HANDLED_BY_RE = re.compile(
 )
 # 和/及/与 join two agencies only when both sides are agencies: 住房和城乡建设局 is one
 _JOIN_RE = re.compile(r"和|及|与")
-_AGENCY_END_RE = re.compile(r"[局委厅办院府会室心队部处所站馆署司社团行]$")
+_AGENCY_END_RE = re.compile(rf"[{AGENCY_END_CHARS}]$")
 
 
 def _clean_agency(a: str) -> str | None:
@@ -420,15 +426,14 @@ def find_agencies(head: str) -> tuple[str | None, tuple[str, ...]]:
     return lead, tuple(co)
 
 
-_AGENCY_NAME = r"[\u4e00-\u9fff（）]{2,40}?(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|署|街道办事处|办事处|分局|站|所|馆)"
-_TITLE_PREFIX_RE = re.compile(rf"^({_AGENCY_NAME})\s*(?:关于|对|就|办理)")
-_LONE_AGENCY_RE = re.compile(rf"^({_AGENCY_NAME})$")
-_CONTACT_US_RE = re.compile(rf"请(?:与|和|向)({_AGENCY_NAME})(?:联系|反映)")
+_TITLE_PREFIX_RE = re.compile(rf"^({AGENCY_NAME})\s*(?:关于|对|就|办理)")
+_LONE_AGENCY_RE = re.compile(rf"^({AGENCY_NAME})$")
+_CONTACT_US_RE = re.compile(rf"请(?:与|和|向)({AGENCY_NAME})(?:联系|反映)")
 _YEAR_PREFIX_RE = re.compile(r"^(?:19|20)\d{2}\s*年度?\s*")
 _LABELED_AGENCY_RE = re.compile(
-    rf"^(?:主办|承办|答复|办理|办复)(?:单位|部门|机关)\s*[：:]\s*({_AGENCY_NAME})$"
+    rf"^(?:主办|承办|答复|办理|办复)(?:单位|部门|机关)\s*[：:]\s*({AGENCY_NAME})$"
 )
-_TITLE_SUFFIX_AGENCY_RE = re.compile(rf"(?:答复|复函|回复|的函)（({_AGENCY_NAME})）$")
+_TITLE_SUFFIX_AGENCY_RE = re.compile(rf"(?:答复|复函|回复|的函)（({AGENCY_NAME})）$")
 _GENERIC_OFFICE_RE = re.compile(r"^(?:[县区市]?(?:政府|人大|政协)办(?:公室)?|政府办公室)$|承办$")
 
 
@@ -508,15 +513,6 @@ def find_replying_agency(
 
 # ---------------------------------------------------------------- date
 
-_DATE_RES = (
-    re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
-    re.compile(
-        r"([一二三四五六七八九〇零]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日"
-    ),
-    re.compile(r"(?<!\d)((?:19|20)\d{2})[-./](\d{1,2})[-./](\d{1,2})(?!\d)"),
-    re.compile(r"^\s*((?:19|20)\d{2})(\d{2})(\d{2})\s*$"),
-)
-
 
 def parse_date(text: str, last: bool = True) -> str | None:
     """The last (or first) valid date in ``text`` as ISO ``YYYY-MM-DD``; Arabic or Chinese numerals.
@@ -526,7 +522,7 @@ def parse_date(text: str, last: bool = True) -> str | None:
         '2024-07-11'
     """
     found: list[tuple[int, str]] = []
-    for rx in _DATE_RES:
+    for rx in DATE_RES:
         for m in rx.finditer(text):
             y, mo, d = m.group(1), m.group(2), m.group(3)
             if not y.isdigit():

@@ -20,7 +20,7 @@ from pathlib import Path
 
 __all__ = ["CleanText", "clean_text", "matching_form", "to_simplified"]
 
-_SPACE_TABLE = {
+_SPACE_TABLE: dict[int, str | None] = {
     ord(c): " " for c in "\u00a0\u3000\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\t\x0b\x0c"
 }
 _SPACE_TABLE.update({ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad"})
@@ -151,7 +151,7 @@ _NOT_META_VALUE_RE = re.compile(r"关于|答复|会议|建议|提案|代表|委�
 
 def _build_table() -> dict[int, str]:
     table: dict[int, str] = {}
-    path = Path(__import__("opencc").__file__).parent / "dictionary" / "TSCharacters.txt"
+    path = Path(str(__import__("opencc").__file__)).parent / "dictionary" / "TSCharacters.txt"
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:  # pragma: no cover - opencc always ships its dictionary

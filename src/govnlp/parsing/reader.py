@@ -7,13 +7,11 @@ import re
 from pathlib import Path
 
 from govnlp.errors import ParseError
+from govnlp.parsing.vocabulary import SUPPORTED_SUFFIXES
 
 __all__ = ["SUPPORTED_SUFFIXES", "html_to_text", "read_file", "read_source"]
 
 logger = logging.getLogger(__name__)
-
-#: File types :func:`read_file` reads.
-SUPPORTED_SUFFIXES = (".txt", ".html", ".htm", ".docx", ".pdf")
 
 _BLOCK_TAGS = (
     "p",

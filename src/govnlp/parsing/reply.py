@@ -1,40 +1,49 @@
-"""``parse_reply``: a reply's text or file -> :class:`govnlp.documents.ReplyDocument`."""
+"""``parse_reply``: a reply's text or file -> :class:`govnlp.documents.ReplyDocument`.
+
+The parse runs in named stages, each a function of the previous stages' results:
+
+1. :func:`_layout`: clean the text, split it into paragraphs and give each a role (opening, body, closing…);
+2. :func:`_header`: the header and footer fields (title, kind, numbers, agencies, dates…);
+3. :func:`_sections`: sections 一、, problems （一）/关于…, and the blocks of body paragraphs under them;
+4. :func:`_measures`: the enumerated measures of each block (and the items of a 存在的问题 section, which
+   are problems), then sections that are measures themselves;
+5. :func:`_paragraphs`: the paragraphs with their place in the structure.
+"""
 
 from __future__ import annotations
 
 import bisect
 import logging
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from govnlp.documents import Figure, Measure, Paragraph, Problem, ReplyDocument, Section, content_id
+from govnlp.documents import Contact, Figure, Measure, Paragraph, Problem, ReplyDocument, Section, content_id
 from govnlp.errors import ParseError
 from govnlp.parsing import header as H
 from govnlp.parsing.figures import find_figures
-from govnlp.parsing.normalise import clean_text, matching_form
+from govnlp.parsing.normalise import CleanText, clean_text, matching_form
 from govnlp.parsing.reader import read_source
 from govnlp.parsing.structure import (
-    _L1_RE,
-    _L2_RE,
-    _PROBLEM_LEAD_RE,
+    PROBLEM_LEAD_RE,
     PROBLEM_SECTION_RE,
     Block,
+    MeasureSpan,
     Para,
     assign_roles,
-    cn_to_int,
     find_measures,
     measure_title,
     problem_number,
     problem_text,
     split_paragraphs,
 )
+from govnlp.parsing.vocabulary import L1_RE, L2_RE, SELF_AGENCY_RE, cn_to_int
 
 __all__ = ["parse_reply"]
 
 logger = logging.getLogger(__name__)
 
 _HEADING_MAX = 60
-_SELF_RE = re.compile(r"(?:我|本)(?:局|委|厅|办|单位|部门|院|中心|府|室|公司)")
 _HEAD_END_RE = re.compile(r"[。！？；]")
 # "关于押金：学校与酒店…" — a topic label that opens a paragraph
 _UNNUMBERED_RE = re.compile(r"^关于([^，。：；！？]{2,24})：")
@@ -90,31 +99,136 @@ def parse_reply(source: str | Path) -> ReplyDocument:
 
 
 def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
-    ct = clean_text(raw)
-    text = ct.text
+    page = _layout(clean_text(raw))
+    doc_id = content_id(page.text, prefix="doc-")
+    head = _header(page)
+    body = _sections(page, doc_id)
+    figures = _figures(page)
+    measures = _measures(page, doc_id, body, figures)
+    problems = [pb for _, pb in body.problems]
+    if body.problem_sections and len(problems) > 1:
+        # items of a 存在的问题 section were found after the headings: back to document order
+        problems = [pb for _, _, pb in sorted((pos, k, pb) for k, (pos, pb) in enumerate(body.problems))]
+    meta_out: dict[str, object] = {"page": dict(page.clean.meta)} if page.clean.meta else {}
+    if page.clean.dropped:
+        meta_out["dropped_lines"] = page.clean.dropped
+    return ReplyDocument(
+        id=doc_id,
+        title=head.title,
+        kind=head.kind,
+        assembly=head.assembly,
+        session=head.session,
+        proposal_number=head.proposal_number,
+        proposal_title=head.proposal_title,
+        addressee=head.addressee,
+        lead_agency=head.lead_agency,
+        co_agencies=head.co_agencies,
+        replying_agency=head.replying_agency,
+        document_number=head.document_number,
+        date=head.date,
+        handling_class=head.handling_class,
+        contact=head.contact,
+        sections=tuple(
+            Section(
+                number=sec.number,
+                heading=sec.heading,
+                text="\n".join(page.text[page.paras[j].start : page.paras[j].end] for j in sec.body),
+            )
+            for sec in body.sections
+        ),
+        problems=tuple(problems),
+        measures=tuple(measures),
+        figures=tuple(f for _, f in figures),
+        paragraphs=_paragraphs(page, doc_id),
+        text=page.text,
+        source=source_name,
+        meta=meta_out,
+    )
+
+
+# ---------------------------------------------------------------- stage 1: layout
+
+
+@dataclass
+class _Page:
+    """The cleaned text cut into paragraphs with roles: what every later stage reads."""
+
+    clean: CleanText
+    text: str  # cleaned original
+    norm: str  # its matching form (same length)
+    paras: list[Para]
+    ntexts: list[str]  # each paragraph's matching form
+    sal: int  # salutation paragraph or -1
+    ack: int  # acknowledgement paragraph or -1
+    body_start: int
+    close_start: int
+    meta: dict[str, str]  # page metadata, keys and values in matching form
+
+    @property
+    def header_lines(self) -> list[str]:
+        """Lines above the salutation (or the acknowledgement): title, 文号, labelled fields."""
+        if self.sal >= 0:
+            return self.ntexts[: self.sal]
+        if self.ack >= 0:
+            return self.ntexts[: self.ack]
+        return self.ntexts[: self.body_start]
+
+    @property
+    def opening_lines(self) -> list[str]:
+        return self.ntexts[: self.body_start]
+
+    @property
+    def closing_lines(self) -> list[str]:
+        return self.ntexts[self.close_start :]
+
+
+def _layout(ct: CleanText) -> _Page:
     norm = ct.norm
-    doc_id = content_id(text, prefix="doc-")
     paras = [Para(s, e) for s, e in split_paragraphs(norm)]
     sal, ack, body_start, close_start = assign_roles(norm, paras)
-    ntexts = [norm[p.start : p.end] for p in paras]
+    return _Page(
+        clean=ct,
+        text=ct.text,
+        norm=norm,
+        paras=paras,
+        ntexts=[norm[p.start : p.end] for p in paras],
+        sal=sal,
+        ack=ack,
+        body_start=body_start,
+        close_start=close_start,
+        meta={matching_form(k): matching_form(v) for k, v in ct.meta.items()},
+    )
 
-    # ---------------------------------------------------------------- header fields
-    salutation = None
-    header_lines: list[str]
-    if sal >= 0:
-        salutation = ntexts[sal]
-        header_lines = ntexts[:sal]
-    elif ack >= 0:
-        header_lines = ntexts[:ack]
-    else:
-        header_lines = ntexts[:body_start]
-    opening_lines = ntexts[:body_start]
-    closing_lines = ntexts[close_start:]
-    meta = {matching_form(k): matching_form(v) for k, v in ct.meta.items()}
+
+# ---------------------------------------------------------------- stage 2: header fields
+
+
+@dataclass
+class _Head:
+    title: str | None
+    kind: str
+    assembly: str | None
+    session: str | None
+    proposal_number: str | None
+    proposal_title: str | None
+    addressee: str | None
+    lead_agency: str | None
+    co_agencies: tuple[str, ...]
+    replying_agency: str | None
+    document_number: str | None
+    date: str | None
+    handling_class: str | None
+    contact: Contact | None
+
+
+def _header(page: _Page) -> _Head:
+    ntexts, meta = page.ntexts, page.meta
+    header_lines, opening_lines, closing_lines = page.header_lines, page.opening_lines, page.closing_lines
+    salutation = ntexts[page.sal] if page.sal >= 0 else None
     meta_lines = [f"{k}：{v}" for k, v in meta.items()]
     head = "\n".join(opening_lines)
     title = H.find_title(header_lines) or H.find_title([meta.get("信息名称", ""), meta.get("标题", "")])
-    if title is None and not header_lines and body_start == 0 and ntexts:
+    if title is None and not header_lines and page.body_start == 0 and ntexts:
         title = H.find_title(ntexts[:1])
     kind = H.find_kind(
         title,
@@ -125,24 +239,21 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
         kind == "其他"
         and title is None
         and salutation is None
-        and _PERSON_RE.search(norm[:300])
-        and _MESSAGE_WORDS_RE.search(norm[:300])
+        and _PERSON_RE.search(page.norm[:300])
+        and _MESSAGE_WORDS_RE.search(page.norm[:300])
     ):
         kind = "留言答复"  # an untitled reply speaking to a person: a message reply
     assembly_src = "\n".join([title or "", head])
-    assembly = H.find_assembly(assembly_src)
-    session = H.find_session(assembly_src)
-    proposal_number = H.find_proposal_number(title, head)
     proposal_title = H.find_proposal_title(head, meta)
     if proposal_title is None and title and re.match(r"^关于.{2,}(?:建议|提案|议案)$", title):
         proposal_title = title
     addressee = H.find_addressee(salutation)
     lead, co = H.find_agencies(head)
-    contact_lines = [ntexts[i] for i, p in enumerate(paras) if p.role == "contact"]
+    contact_lines = [ntexts[i] for i, p in enumerate(page.paras) if p.role == "contact"]
     contact = H.find_contact(contact_lines) if contact_lines else None
-    tail = "\n".join(ntexts[max(body_start, close_start - 3) :])
+    tail = "\n".join(ntexts[max(page.body_start, page.close_start - 3) :])
     replying_agency = H.find_replying_agency(closing_lines, title, meta, contact, header_lines, tail)
-    if lead and _SELF_RE.fullmatch(lead):
+    if lead and SELF_AGENCY_RE.fullmatch(lead):
         # 由我局主办: the replying agency leads; kept as written (我局) when the signer is unknown
         lead = replying_agency or lead
     if (
@@ -157,247 +268,326 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
         if replying_agency and replying_agency not in co:
             co = (*co, replying_agency)
     docnum_texts = [meta.get(k, "") for k in ("文号", "发文字号", "字号")] + header_lines + closing_lines
-    document_number = H.find_document_number([t for t in docnum_texts if t])
-    date = H.find_date(closing_lines, meta, header_lines)
-    handling_class = H.find_handling_class(
-        [*header_lines, *meta_lines, *closing_lines, *([title] if title else [])]
+    return _Head(
+        title=title,
+        kind=kind,
+        assembly=H.find_assembly(assembly_src),
+        session=H.find_session(assembly_src),
+        proposal_number=H.find_proposal_number(title, head),
+        proposal_title=proposal_title,
+        addressee=addressee,
+        lead_agency=lead,
+        co_agencies=co,
+        replying_agency=replying_agency,
+        document_number=H.find_document_number([t for t in docnum_texts if t]),
+        date=H.find_date(closing_lines, meta, header_lines),
+        handling_class=H.find_handling_class(
+            [*header_lines, *meta_lines, *closing_lines, *([title] if title else [])]
+        ),
+        contact=contact,
     )
 
-    # ---------------------------------------------------------------- structure
-    sections: list[Section] = []
-    problems: list[Problem] = []
-    prob_pos: list[int] = []  # where each problem starts, to keep document order
-    problem_sections: set[str] = set()  # 二、存在的主要问题: its enumerated items are problems
-    blocks: list[Block] = []
-    cur_sec: str | None = None
-    cur_prob: str | None = None
-    expected_l1 = 1
-    sec_heading = ""
-    sec_paras: list[int] = []
-    sec_is_problem = False
 
-    sec_records: list[tuple[str, int, list[int], bool]] = []
-    sec_head_idx = -1
+# ---------------------------------------------------------------- stage 3: sections and problems
 
-    def close_section() -> None:
-        if cur_sec is not None:
-            sec_records.append((cur_sec, sec_head_idx, list(sec_paras), sec_is_problem))
-            body = "\n".join(text[paras[j].start : paras[j].end] for j in sec_paras)
-            sections.append(Section(number=cur_sec, heading=sec_heading, text=body))
 
-    block = Block(None, None, [])
-    for i in range(body_start, close_start):
-        p = paras[i]
+def _problem(doc_id: str, section: str | None, number: str | None, text: str) -> Problem:
+    """The one way a :class:`Problem` is made: its id hashes the document, place and text."""
+    return Problem(
+        id=content_id(doc_id, section or "", number or "", text, prefix="pb-"),
+        section=section,
+        number=number,
+        text=text,
+    )
+
+
+@dataclass
+class _SectionRecord:
+    number: str
+    heading: str  # as written
+    head_index: int  # the heading paragraph
+    body: list[int]  # paragraphs of the section (the heading too when it carries body text)
+    is_problem: bool  # a problem section, or a heading that restates a problem
+
+
+@dataclass
+class _Body:
+    """What :func:`_sections` finds: sections, problems with their positions, and measure blocks."""
+
+    sections: list[_SectionRecord] = field(default_factory=list)
+    problems: list[tuple[int, Problem]] = field(default_factory=list)
+    problem_sections: set[str] = field(default_factory=set)  # 二、存在的主要问题: its items are problems
+    blocks: list[Block] = field(default_factory=list)
+
+
+@dataclass
+class _Cursor:
+    """Where the walk over the body stands: the open section, the current problem and the open block."""
+
+    section: _SectionRecord | None = None
+    problem: str | None = None
+    block: Block = field(default_factory=lambda: Block(None, None, []))
+    expected_l1: int = 1
+
+    @property
+    def section_number(self) -> str | None:
+        return self.section.number if self.section else None
+
+    def new_block(self, body: _Body) -> None:
+        if self.block.paras:
+            body.blocks.append(self.block)
+        self.block = Block(self.section_number, self.problem, [])
+
+
+def _sections(page: _Page, doc_id: str) -> _Body:
+    """Walk the body paragraphs once: open a section at each 一、 in sequence, a problem at each heading
+    that restates one (（一）针对…的问题, 关于…：, a standalone 关于… line), and collect blocks of paragraphs
+    for the measure stage. Paragraph roles, sections and problems are set on ``page.paras``."""
+    body = _Body()
+    cur = _Cursor()
+    for i in range(page.body_start, page.close_start):
+        p = page.paras[i]
         if p.role != "body":
             continue
-        t = ntexts[i]
-        m1 = _L1_RE.match(t)
-        if m1 and cn_to_int(m1.group(1)) == expected_l1:
-            close_section()
-            if block.paras:
-                blocks.append(block)
-            cur_sec = m1.group(1)
-            sec_head_idx = i
-            expected_l1 = (cn_to_int(cur_sec) or 0) + 1
-            rest_start = p.start + m1.start(2)
-            hl = _heading_of(m1.group(2))
-            sec_heading = text[rest_start : rest_start + hl].strip()
-            sec_paras = []
-            p.role, p.heading_level = "section_heading", 1
-            heading_norm = m1.group(2)[:hl].strip().rstrip("。：；！")
-            if PROBLEM_SECTION_RE.fullmatch(heading_norm):
-                problem_sections.add(cur_sec)
-                ptext = None
-                sec_is_problem = True
-            else:
-                ptext = problem_text(heading_norm)
-                sec_is_problem = ptext is not None
-            cur_prob = ptext
-            if ptext:
-                prob_pos.append(p.start)
-                problems.append(
-                    Problem(
-                        id=content_id(doc_id, cur_sec, ptext, prefix="pb-"),
-                        section=cur_sec,
-                        number=cur_sec,
-                        text=ptext,
-                    )
-                )
-            p.section, p.problem = cur_sec, cur_prob
-            block = Block(cur_sec, cur_prob, [])
-            if m1.group(2)[hl:].strip(" 。；：！"):
-                block.paras.append(i)  # heading and body in one paragraph
-                sec_paras.append(i)
+        t = page.ntexts[i]
+        m1 = L1_RE.match(t)
+        if m1 and cn_to_int(m1.group(1)) == cur.expected_l1:
+            _open_section(page, doc_id, body, cur, i, m1)
             continue
-        if t.startswith(("关于", "针对")):
-            mu = _UNNUMBERED_RE.match(t)
-            ptext = None
-            standalone = len(t) <= 40 and "。" not in t[:-1]
-            if standalone and not mu:
-                ptext = problem_text(t)
-            elif mu:
-                standalone = False
-                ptext = (
-                    _PROBLEM_LEAD_RE.sub("", re.sub(r"(?:的)?问题$", "", mu.group(1))).strip('“”"') or None
-                )
-            if ptext:
-                if block.paras:
-                    blocks.append(block)
-                cur_prob = ptext
-                prob_pos.append(p.start)
-                problems.append(
-                    Problem(
-                        id=content_id(doc_id, cur_sec or "", "", ptext, prefix="pb-"),
-                        section=cur_sec,
-                        number=None,
-                        text=ptext,
-                    )
-                )
-                p.section, p.problem = cur_sec, cur_prob
-                block = Block(cur_sec, cur_prob, [])
-                sec_paras.append(i)
-                if standalone:
-                    p.role = "problem"
-                    continue
-                block.paras.append(i)
-                continue
-        m2 = _L2_RE.match(t)
+        if t.startswith(("关于", "针对")) and _topic_problem(page, doc_id, body, cur, i):
+            continue
+        m2 = L2_RE.match(t)
         if m2:
             hl = _heading_of(m2.group(2))
             ptext = problem_text(m2.group(2)[:hl])
             if ptext:
-                if block.paras:
-                    blocks.append(block)
-                cur_prob = ptext
-                prob_pos.append(p.start)
-                problems.append(
-                    Problem(
-                        id=content_id(doc_id, cur_sec or "", m2.group(1), ptext, prefix="pb-"),
-                        section=cur_sec,
-                        number=m2.group(1),
-                        text=ptext,
-                    )
-                )
+                _start_problem(doc_id, body, cur, p, ptext, m2.group(1))
                 p.role, p.heading_level = "problem", 2
-                p.section, p.problem = cur_sec, cur_prob
-                block = Block(cur_sec, cur_prob, [])
-                sec_paras.append(i)
+                if cur.section:
+                    cur.section.body.append(i)
                 if m2.group(2)[hl:].strip(" 。；：！"):
-                    block.paras.append(i)
+                    cur.block.paras.append(i)
                 continue
             if len(t) <= _HEADING_MAX and not _HEAD_END_RE.search(t[:-1]):
-                p.role = "section_heading"
-                p.heading_level = 2
-        p.section, p.problem = cur_sec, cur_prob
-        block.paras.append(i)
-        sec_paras.append(i)
-    close_section()
-    if block.paras:
-        blocks.append(block)
+                p.role, p.heading_level = "section_heading", 2
+        p.section, p.problem = cur.section_number, cur.problem
+        cur.block.paras.append(i)
+        if cur.section:
+            cur.section.body.append(i)
+    cur.new_block(body)
+    return body
 
-    # ---------------------------------------------------------------- figures and measures
-    all_figs: list[tuple[int, Figure]] = []
-    if close_start > body_start:
-        b0, b1 = paras[body_start].start, paras[close_start - 1].end
-        all_figs = find_figures(norm[b0:b1], text[b0:b1], b0)
-        skip = [
-            (p.start, p.end)
-            for p in paras[body_start:close_start]
-            if p.role not in ("body", "problem", "section_heading")
-        ]
-        if skip:
-            all_figs = [(pos, f) for pos, f in all_figs if not any(a <= pos < b for a, b in skip)]
-    all_figs.sort(key=lambda x: x[0])
-    fig_pos = [pos for pos, _ in all_figs]
+
+def _open_section(page: _Page, doc_id: str, body: _Body, cur: _Cursor, i: int, m1: re.Match[str]) -> None:
+    p = page.paras[i]
+    number = m1.group(1)
+    hl = _heading_of(m1.group(2))
+    rest_start = p.start + m1.start(2)
+    heading_norm = m1.group(2)[:hl].strip().rstrip("。：；！")
+    if PROBLEM_SECTION_RE.fullmatch(heading_norm):
+        body.problem_sections.add(number)
+        ptext, is_problem = None, True
+    else:
+        ptext = problem_text(heading_norm)
+        is_problem = ptext is not None
+    sec = _SectionRecord(number, page.text[rest_start : rest_start + hl].strip(), i, [], is_problem)
+    body.sections.append(sec)
+    cur.section, cur.problem = sec, ptext
+    cur.expected_l1 = (cn_to_int(number) or 0) + 1
+    if ptext:
+        body.problems.append((p.start, _problem(doc_id, number, number, ptext)))
+    p.role, p.heading_level = "section_heading", 1
+    p.section, p.problem = number, ptext
+    cur.new_block(body)
+    if m1.group(2)[hl:].strip(" 。；：！"):
+        cur.block.paras.append(i)  # heading and body in one paragraph
+        sec.body.append(i)
+
+
+def _topic_problem(page: _Page, doc_id: str, body: _Body, cur: _Cursor, i: int) -> bool:
+    """A paragraph opening with 关于/针对 that names a problem: a standalone line (``关于…的问题``) or a topic
+    label (``关于押金：…``). Returns whether it did."""
+    t = page.ntexts[i]
+    mu = _UNNUMBERED_RE.match(t)
+    ptext = None
+    standalone = len(t) <= 40 and "。" not in t[:-1]
+    if standalone and not mu:
+        ptext = problem_text(t)
+    elif mu:
+        standalone = False
+        ptext = PROBLEM_LEAD_RE.sub("", re.sub(r"(?:的)?问题$", "", mu.group(1))).strip('“”"') or None
+    if not ptext:
+        return False
+    p = page.paras[i]
+    _start_problem(doc_id, body, cur, p, ptext, None)
+    if cur.section:
+        cur.section.body.append(i)
+    if standalone:
+        p.role = "problem"
+    else:
+        cur.block.paras.append(i)
+    return True
+
+
+def _start_problem(doc_id: str, body: _Body, cur: _Cursor, p: Para, text: str, number: str | None) -> None:
+    cur.problem = text
+    cur.new_block(body)
+    body.problems.append((p.start, _problem(doc_id, cur.section_number, number, text)))
+    p.section, p.problem = cur.section_number, text
+
+
+# ---------------------------------------------------------------- stage 4: figures and measures
+
+
+def _figures(page: _Page) -> list[tuple[int, Figure]]:
+    """Figures of the body (not of contact or closing lines), in text order, with their positions."""
+    if page.close_start <= page.body_start:
+        return []
+    paras = page.paras
+    b0, b1 = paras[page.body_start].start, paras[page.close_start - 1].end
+    found = find_figures(page.norm[b0:b1], page.text[b0:b1], b0)
+    skip = [
+        (p.start, p.end)
+        for p in paras[page.body_start : page.close_start]
+        if p.role not in ("body", "problem", "section_heading")
+    ]
+    if skip:
+        found = [(pos, f) for pos, f in found if not any(a <= pos < b for a, b in skip)]
+    return sorted(found, key=lambda x: x[0])
+
+
+def _measure(
+    page: _Page,
+    doc_id: str,
+    index: int,
+    span: tuple[int, int],
+    para_ids: list[int],
+    where: tuple[str | None, str | None],
+    ordinal: str,
+    title: str,
+    text: str,
+    figures: list[tuple[int, Figure]],
+) -> Measure:
+    """The one way a :class:`Measure` is made: figures inside ``span``; paragraphs get the measure's id."""
+    positions = [pos for pos, _ in figures]
+    lo, hi = bisect.bisect_left(positions, span[0]), bisect.bisect_left(positions, span[1])
+    mid = content_id(doc_id, str(index), text, prefix="m-")
+    for j in para_ids:
+        page.paras[j].measure_ids.append(mid)
+    return Measure(
+        id=mid,
+        section=where[0],
+        problem=where[1],
+        ordinal=ordinal,
+        title=title,
+        text=text,
+        figures=tuple(f for _, f in figures[lo:hi]),
+    )
+
+
+def _measures(page: _Page, doc_id: str, body: _Body, figures: list[tuple[int, Figure]]) -> list[Measure]:
+    """Enumerated measures of each block, then sections that are measures; items under 存在的问题 become
+    problems (added to ``body.problems``)."""
+    text, norm, paras = page.text, page.norm, page.paras
     measures: list[Measure] = []
-    for blk in blocks:
-        in_problem_section = blk.section is not None and blk.section in problem_sections
+    for blk in body.blocks:
+        in_problem_section = blk.section is not None and blk.section in body.problem_sections
         if in_problem_section and blk.problem is not None:
             continue  # details of a problem under 存在的问题: neither problems nor measures
         for ms in find_measures(norm, paras, blk):
             mtext = _join(text, paras, ms.paras, ms.start, ms.end)
-            mnorm = norm[ms.start : min(ms.end, paras[ms.paras[0]].end)] if ms.paras else ""
-            tnorm = measure_title(mnorm, ms.ordinal)
-            k = mnorm.find(tnorm) if tnorm else -1
-            mtitle = mtext[k : k + len(tnorm)] if k >= 0 else tnorm
+            mtitle = _span_title(page, ms, mtext)
             if in_problem_section:
                 # 二、存在的主要问题 一是…；二是…: the items are problems, not measures
-                if not mtitle:
-                    continue
-                number = problem_number(ms.ordinal)
-                prob_pos.append(ms.start)
-                problems.append(
-                    Problem(
-                        id=content_id(doc_id, blk.section or "", number, mtitle, prefix="pb-"),
-                        section=blk.section,
-                        number=number,
-                        text=mtitle,
-                    )
-                )
-                for j in ms.paras:
-                    if paras[j].problem is None:
-                        paras[j].problem = mtitle
-                    if paras[j].role == "body":
-                        paras[j].role = "problem"  # indexed through its problems, not as a paragraph
+                if mtitle:
+                    _item_problem(page, doc_id, body, blk, ms, mtitle)
                 continue
-            lo = bisect.bisect_left(fig_pos, ms.start)
-            hi = bisect.bisect_left(fig_pos, ms.end)
-            figs = tuple(f for _, f in all_figs[lo:hi])
-            mid = content_id(doc_id, str(len(measures)), mtext, prefix="m-")
             measures.append(
-                Measure(
-                    id=mid,
-                    section=ms.section,
-                    problem=ms.problem,
-                    ordinal=text[ms.start : ms.start + len(ms.ordinal)],
-                    title=mtitle,
-                    text=mtext,
-                    figures=figs,
+                _measure(
+                    page,
+                    doc_id,
+                    len(measures),
+                    (ms.start, ms.end),
+                    ms.paras,
+                    (ms.section, ms.problem),
+                    text[ms.start : ms.start + len(ms.ordinal)],
+                    mtitle,
+                    mtext,
+                    figures,
                 )
             )
-            for j in ms.paras:
-                paras[j].measure_ids.append(mid)
-
-    # sections that are themselves measures ("一、放开参保户籍限制。取消…") when nothing inside is enumerated
-    with_measures = {m.section for m in measures}
-    positions = []
-    for num, hidx, body_idx, is_prob in sec_records:
-        if num in with_measures or is_prob or hidx < 0:
-            continue
-        heading_norm = ntexts[hidx]
-        if _META_HEADING_RE.search(heading_norm[: len(num) + 1 + _heading_of(heading_norm[len(num) + 1 :])]):
-            continue
-        idxs = [hidx, *[j for j in body_idx if j != hidx]]
-        rest = heading_norm[len(num) + 1 :]
-        if len(idxs) == 1 and not rest[_heading_of(rest) :].strip(" 。；：！"):
-            continue
-        mtext = "\n".join(text[paras[j].start : paras[j].end] for j in idxs)
-        start, end = paras[hidx].start, paras[idxs[-1]].end
-        stitle = next((sec.heading for sec in sections if sec.number == num), "").rstrip("。；：！")
-        lo = bisect.bisect_left(fig_pos, start)
-        hi = bisect.bisect_left(fig_pos, end)
-        mid = content_id(doc_id, str(len(measures)), mtext, prefix="m-")
-        measures.append(
-            Measure(
-                id=mid,
-                section=num,
-                problem=None,
-                ordinal=text[start : start + len(num) + 1],
-                title=stitle,
-                text=mtext,
-                figures=tuple(f for _, f in all_figs[lo:hi]),
-            )
-        )
-        for j in idxs:
-            paras[j].measure_ids.append(mid)
-    if positions or len({m.section for m in measures}) > 1:
+    measures.extend(
+        _section_measures(page, doc_id, body, {m.section for m in measures}, len(measures), figures)
+    )
+    if len({m.section for m in measures}) > 1:
         order = {mid: k for k, mid in enumerate(mid for p in paras for mid in p.measure_ids)}
         measures.sort(key=lambda m: order.get(m.id, 0))
+    return measures
 
-    if problem_sections and len(problems) > 1:
-        problems = [pb for _, _, pb in sorted(zip(prob_pos, range(len(problems)), problems, strict=True))]
 
-    paragraphs = tuple(
+def _span_title(page: _Page, ms: MeasureSpan, mtext: str) -> str:
+    """A measure's title as written: its lead clause, found on the matching form, cut from ``mtext``."""
+    mnorm = page.norm[ms.start : min(ms.end, page.paras[ms.paras[0]].end)] if ms.paras else ""
+    tnorm = measure_title(mnorm, ms.ordinal)
+    k = mnorm.find(tnorm) if tnorm else -1
+    return mtext[k : k + len(tnorm)] if k >= 0 else tnorm
+
+
+def _item_problem(page: _Page, doc_id: str, body: _Body, blk: Block, ms: MeasureSpan, title: str) -> None:
+    body.problems.append((ms.start, _problem(doc_id, blk.section, problem_number(ms.ordinal), title)))
+    for j in ms.paras:
+        if page.paras[j].problem is None:
+            page.paras[j].problem = title
+        if page.paras[j].role == "body":
+            page.paras[j].role = "problem"  # indexed through its problems, not as a paragraph
+
+
+def _section_measures(
+    page: _Page,
+    doc_id: str,
+    body: _Body,
+    with_measures: set[str | None],
+    first_index: int,
+    figures: list[tuple[int, Figure]],
+) -> list[Measure]:
+    """Sections that are themselves measures (``一、放开参保户籍限制。取消…``) when nothing inside is enumerated."""
+    text, paras = page.text, page.paras
+    out: list[Measure] = []
+    for sec in body.sections:
+        num, hidx = sec.number, sec.head_index
+        if num in with_measures or sec.is_problem:
+            continue
+        heading_norm = page.ntexts[hidx]
+        rest = heading_norm[len(num) + 1 :]
+        if _META_HEADING_RE.search(heading_norm[: len(num) + 1 + _heading_of(rest)]):
+            continue
+        idxs = [hidx, *[j for j in sec.body if j != hidx]]
+        if len(idxs) == 1 and not rest[_heading_of(rest) :].strip(" 。；：！"):
+            continue
+        start, end = paras[hidx].start, paras[idxs[-1]].end
+        out.append(
+            _measure(
+                page,
+                doc_id,
+                first_index + len(out),
+                (start, end),
+                idxs,
+                (num, None),
+                text[start : start + len(num) + 1],
+                sec.heading.rstrip("。；：！"),
+                "\n".join(text[paras[j].start : paras[j].end] for j in idxs),
+                figures,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------- stage 5: paragraphs
+
+
+def _paragraphs(page: _Page, doc_id: str) -> tuple[Paragraph, ...]:
+    text = page.text
+    return tuple(
         Paragraph(
             id=content_id(doc_id, str(i), text[p.start : p.end], prefix="p-"),
             index=i,
@@ -407,35 +597,7 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
             text=text[p.start : p.end],
             measures=tuple(p.measure_ids),
         )
-        for i, p in enumerate(paras)
-    )
-    meta_out: dict[str, object] = {"page": dict(ct.meta)} if ct.meta else {}
-    if ct.dropped:
-        meta_out["dropped_lines"] = ct.dropped
-    return ReplyDocument(
-        id=doc_id,
-        title=title,
-        kind=kind,
-        assembly=assembly,
-        session=session,
-        proposal_number=proposal_number,
-        proposal_title=proposal_title,
-        addressee=addressee,
-        lead_agency=lead,
-        co_agencies=co,
-        replying_agency=replying_agency,
-        document_number=document_number,
-        date=date,
-        handling_class=handling_class,
-        contact=contact,
-        sections=tuple(sections),
-        problems=tuple(problems),
-        measures=tuple(measures),
-        figures=tuple(f for _, f in all_figs),
-        paragraphs=paragraphs,
-        text=text,
-        source=source_name,
-        meta=meta_out,
+        for i, p in enumerate(page.paras)
     )
 
 

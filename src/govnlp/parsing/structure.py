@@ -11,6 +11,22 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from govnlp.parsing.vocabulary import (
+    ACK_RE,
+    CIRCLED,
+    CLOSING_RE,
+    CLOSING_START,
+    CN_NUM,
+    CN_YEAR_DIGITS,
+    DATE_AR,
+    DATE_CN,
+    DATE_ONLY_RE,
+    ENUM_START,
+    SIGNATURE_SUFFIX,
+    TRAILING_DATE_RE,
+    cn_to_int,
+)
+
 __all__ = [
     "CN_NUM",
     "PROBLEM_SECTION_RE",
@@ -25,54 +41,15 @@ __all__ = [
     "split_paragraphs",
 ]
 
-CN_NUM = "一二三四五六七八九十"
-_CN_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")}
-_CN_DIGIT["〇"] = 0
-_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
-
-
-def cn_to_int(s: str) -> int | None:
-    """``"十二"`` -> 12, ``"3"`` -> 3, ``"③"`` -> 3; None when not a number.
-
-    Example:
-        >>> cn_to_int("二十一")
-        21
-    """
-    if not s:
-        return None
-    if len(s) == 1 and s in _CIRCLED:
-        return _CIRCLED.index(s) + 1
-    if s.isascii() and s.isdigit():
-        return int(s)
-    total, cur = 0, 0
-    for ch in s:
-        if ch in _CN_DIGIT:
-            cur = _CN_DIGIT[ch]
-        elif ch == "十":
-            total += (cur or 1) * 10
-            cur = 0
-        elif ch == "百":
-            total += (cur or 1) * 100
-            cur = 0
-        else:
-            return None
-    return total + cur
-
-
 # ---------------------------------------------------------------- paragraph splitting
 
-_ENUM_START = rf"(?:[{CN_NUM}]{{1,3}}[、，.]|（[{CN_NUM}]{{1,3}}）|[{CN_NUM}]{{1,3}}是|\d{{1,2}}[.、](?!\d)|（\d{{1,2}}）|[{_CIRCLED}])"
-_CLOSING_START = r"(?:联\s*系\s*人|联系电话|联系方式|联系单位|感谢|衷心感谢|再次感谢|谢谢|最后|此复|特此|抄\s*送|抄\s*报|附件|（此件|（此文件)"
 # whitespace inside a line that separates two paragraphs
 # what may follow a whitespace that separates two paragraphs (matched at the position after the space)
-_AFTER_WS_RE = re.compile(
-    rf"{_ENUM_START}|{_CLOSING_START}|(?:19|20)\d{{2}}\s*年\d{{1,2}}月\d{{1,2}}日|[一二三四五六七八九〇零]{{4}}年[一二三四五六七八九十]{{1,3}}月"
-)
+_AFTER_WS_RE = re.compile(rf"{ENUM_START}|{CLOSING_START}|{DATE_AR}|{DATE_CN}")
 _SENT_END = set("。！？；：!?")
 _TITLE_ENDS = {"答复", "复函", "的函", "意见", "回复"}
-_AFTER_WS_FIRST = set(CN_NUM + "0123456789（" + _CIRCLED + "联感衷再谢最此特抄附")
+_AFTER_WS_FIRST = set(CN_NUM + "0123456789（" + CIRCLED + "联感衷再谢最此特抄附")
 _INLINE_L1_RE = re.compile(rf"[{CN_NUM}][{CN_NUM}]{{0,2}}、")
-_TRAILING_DATE_RE = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 _SALUTATION_PREFIX_RE = re.compile(
     r"^(?:尊敬的)?(?:(?:网友|市民|群众|同志|先生|女士|UU\d+)[^：。！？，]{0,24}?|[^：。！？，]{1,30}?(?:网友|代表|委员|同志|先生|女士|[”\"]))："
     r"|^(?:网友)?“(?:UU)?[^”。，]{1,30}”(?![：:，！\s]|您好|你好)"
@@ -128,8 +105,7 @@ def _split_line(norm: str, start: int, end: int) -> list[tuple[int, int]]:
     depth_book = depth_quote = 0
     last = 0
     track_book, track_quote = "《" in seg, "“" in seg
-    for m in spaces:
-        a, b = m
+    for a, b in spaces:
         if track_book or track_quote:
             piece = seg[last:a]
             last = a
@@ -178,14 +154,14 @@ def _split_line(norm: str, start: int, end: int) -> list[tuple[int, int]]:
             if i > 0 and seg[i - 1] in "。：！；":
                 cuts.add(i)
     if "日" in seg[-3:]:
-        m = _TRAILING_DATE_RE.search(seg, max(0, len(seg) - 20))
+        md = TRAILING_DATE_RE.search(seg, max(0, len(seg) - 20))
         if (
-            m
-            and m.start() > 0
-            and not seg[m.start() - 1].isspace()
-            and seg[m.start() - 1] not in "于至到在前后止（"
+            md
+            and md.start() > 0
+            and not seg[md.start() - 1].isspace()
+            and seg[md.start() - 1] not in "于至到在前后止（"
         ):
-            cuts.add(m.start())
+            cuts.add(md.start())
     # a heading followed by its body after a space: "一、完善机制，增强合力 优化法治化…"
     if spaces and ("、" in seg or "（" in seg):
         ordered_cuts = sorted(cuts)
@@ -215,9 +191,9 @@ def _split_line(norm: str, start: int, end: int) -> list[tuple[int, int]]:
     for s, e in spans:
         piece = norm[s:e]
         if len(piece) > 50 and _HEADING_START_RE.match(piece):
-            m = _HEAD_SENT_END_RE.search(piece, 0, 50)
-            if m and m.end() < len(piece) and piece[m.end() :].strip():
-                cut = s + m.end()
+            me = _HEAD_SENT_END_RE.search(piece, 0, 50)
+            if me and me.end() < len(piece) and piece[me.end() :].strip():
+                cut = s + me.end()
                 out.append((s, cut))
                 rest = cut
                 while rest < e and norm[rest].isspace():
@@ -255,17 +231,8 @@ _SALUTATION_STRONG_RE = re.compile(
     r"(?:委员|代表|同志|先生|女士|网友|您好|你好|会|党派|团|局|委|厅|办|政府|办公室|中心|街道|办事处|公司|们|[”\"]|UU\d+)\s*[：！，]?$"
     r"|^尊敬的|您好|你好|^网友"
 )
-_ACK_RE = re.compile(
-    r"收悉|如下[：:]|现(?:就|将|把)?.{0,16}(?:答复|回复|函复|复函|说明|报告)|首先.{0,8}感谢|已转.{0,6}(?:我|本)"
-)
 _NOT_SALUTATION_RE = re.compile(
     r"^(?:日期|时间|来源|标题|题目|事由|案由|主办|协办|会办|承办|代表姓名|新编号|编号|办理|领衔|附件|联系|类别|签发|领导署名)"
-)
-_CLOSING_RE = re.compile(
-    r"^(?:最后|再次|衷心|非常|诚挚|真诚)?[，,]?\s*(?:再次|衷心|真诚)?(?:感谢|谢谢|欢迎)"
-    r"|^(?:此复|特此|专此)|^(?:抄\s*送|抄\s*报|送|抄\s*发)[：:]|^附件|^（此件|^（此文件|^（本件"
-    r"|(?:继续|一如既往|多提|今后).{0,20}(?:关心|关注|支持|监督|意见|建议)[！!。]?$"
-    r"|^以上(?:意见|答复|情况|办理意见)|供参考[。！]?$|^(?:领导署名|签发人|签发|审核|核稿人|经办人)[：:]|^公开(?:属性|方式|类型)|^(?:主动公开|依申请公开|不予公开)"
 )
 _APPENDIX_RE = re.compile(
     r"^附\s*[：:]|^附件\s*[\d一二三四五六七八九十]*\s*[：:]?\s*(?:原|代表|委员|建议|提案|议案|[《“])"
@@ -273,21 +240,16 @@ _APPENDIX_RE = re.compile(
 _CONTACT_RE = re.compile(
     r"联\s*系\s*人|联系电话|联系方式|联系单位|联系地址|邮政编码|邮\s*编[：:]|电\s*话[：:]"
 )
-DATE_ONLY_RE = re.compile(
-    r"^[（(]?(?:(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[一二三四五六七八九〇零]{4}年[一二三四五六七八九十]{1,3}月[一二三四五六七八九十]{1,3}日"
-    r"|(?:19|20)\d{2}[-./]\d{1,2}[-./]\d{1,2}|(?:19|20)\d{2}[01]\d[0-3]\d)[）)]?$"
-)
-_AGENCY_SUFFIX = r"(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|处|所|站|馆|会|署|司|社|室|街道|办事处|乡|镇|集团|协会|团)"
 SIGNATURE_RE = re.compile(
-    rf"^([\u4e00-\u9fff（）]{{2,40}}?{_AGENCY_SUFFIX}(?:（[\u4e00-\u9fff]{{2,20}}）)?)(?:（(?:盖章|印章|章)）)?\s*"
-    rf"(?=$|(?:19|20)\d{{2}}\s*年|[一二三四五六七八九〇零]{{4}}年|(?:19|20)\d{{2}}[-./])"
+    rf"^([\u4e00-\u9fff（）]{{2,40}}?{SIGNATURE_SUFFIX}(?:（[\u4e00-\u9fff]{{2,20}}）)?)(?:（(?:盖章|印章|章)）)?\s*"
+    rf"(?=$|(?:19|20)\d{{2}}\s*年|[{CN_YEAR_DIGITS}]{{4}}\s*年|(?:19|20)\d{{2}}[-./])"
 )
 
 
 def _is_closing(text: str) -> bool:
     if DATE_ONLY_RE.match(text):
         return True
-    if len(text) <= 120 and _CLOSING_RE.search(text):
+    if len(text) <= 120 and CLOSING_RE.search(text):
         return True
     if len(text) <= 60 and SIGNATURE_RE.match(text) and "：" not in text:
         return True
@@ -323,7 +285,7 @@ def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int, int]:
             break
     ack = -1
     for i in range(sal + 1 if sal >= 0 else 0, min(n, (sal + 4) if sal >= 0 else limit)):
-        if _ACK_RE.search(texts[i]) and not _HEADING_START_RE.match(texts[i]):
+        if ACK_RE.search(texts[i]) and not _HEADING_START_RE.match(texts[i]):
             ack = i
             break
         if sal >= 0 and i > sal + 1:
@@ -387,8 +349,6 @@ def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int, int]:
 
 # ---------------------------------------------------------------- sections and problems
 
-_L1_RE = re.compile(rf"^([{CN_NUM}]{{1,3}})[、，.]\s*(.*)$", re.S)
-_L2_RE = re.compile(rf"^（([{CN_NUM}]{{1,3}})）\s*(.*)$", re.S)
 _PROBLEM_RES = (
     re.compile(r"针对.{0,12}?[“\"‘]([^”\"’]{2,60})[”\"’].{0,8}?(?:的)?(?:问题|建议|情况|方面)?"),
     re.compile(r"关于.{0,12}?[“\"‘]([^”\"’]{2,60})[”\"’].{0,6}?(?:的)?(?:问题|建议|情况)"),
@@ -406,7 +366,7 @@ PROBLEM_SECTION_RE = re.compile(
     r"(?:主要|突出|几个|一些)?(?:问题|困难|不足|短板|难点|瓶颈)"
     r"(?:[和与及、](?:问题|困难|不足|短板|难点|挑战|瓶颈|原因))?"
 )
-_PROBLEM_ORD_RE = re.compile(rf"[{CN_NUM}]{{1,3}}|\d{{1,2}}|[{_CIRCLED}]")
+_PROBLEM_ORD_RE = re.compile(rf"[{CN_NUM}]{{1,3}}|\d{{1,2}}|[{CIRCLED}]")
 
 
 def problem_number(ordinal: str) -> str:
@@ -415,7 +375,7 @@ def problem_number(ordinal: str) -> str:
     return m.group(0) if m else ordinal
 
 
-_PROBLEM_LEAD_RE = re.compile(r"^(?:(?:您|你|代表|委员)(?:们)?)?所?(?:反映|提出|提到|咨询|所提)的?")
+PROBLEM_LEAD_RE = re.compile(r"^(?:(?:您|你|代表|委员)(?:们)?)?所?(?:反映|提出|提到|咨询|所提)的?")
 
 
 def problem_text(heading: str) -> str | None:
@@ -432,7 +392,7 @@ def problem_text(heading: str) -> str | None:
         m = rx.search(h)
         if m:
             text = m.group(1).strip(' “”"‘’')
-            text = _PROBLEM_LEAD_RE.sub("", text) or text
+            text = PROBLEM_LEAD_RE.sub("", text) or text
             if i >= 2 and (_GENERIC_PROBLEM.match(text) or len(text) < 2):
                 continue
             return text
@@ -448,11 +408,11 @@ _MEASURE_RES: dict[str, tuple[re.Pattern[str], str | None, str | None]] = {
     "paren_cn": (re.compile(rf"（([{CN_NUM}]{{1,3}})）"), "（", None),
     "dot": (re.compile(r"([0-9][0-9]?)[.、](?:(?=(?:19|20)\d{2}年)|(?![\d%]))"), None, "。；：！？\n "),
     "paren_num": (re.compile(r"（(\d{1,2})）"), "（", "。；：！？，\n "),
-    "circle": (re.compile(rf"([{_CIRCLED}])"), None, "。；：！？，\n "),
+    "circle": (re.compile(rf"([{CIRCLED}])"), None, "。；：！？，\n "),
     "di": (re.compile(rf"(第[{CN_NUM}]{{1,3}})[，、：]"), "第", "。；：！？\n "),
 }
 _MIN_LEN = {"shi": 1, "paren_cn": 1, "dot": 2, "paren_num": 2, "circle": 2, "di": 2}
-_HAS_CIRCLED_RE = re.compile(f"[{_CIRCLED}]")
+_HAS_CIRCLED_RE = re.compile(f"[{CIRCLED}]")
 
 
 @dataclass
