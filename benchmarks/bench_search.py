@@ -323,7 +323,7 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
     tok_scores = {tok: style_score(systems[f"bm25-{tok}/clean"], "dev") for tok in TOKENIZERS}
     best_tok = max(TOKENIZERS, key=lambda t: (tok_scores[t], t == "bigram"))
 
-    # other lexical kinds (govnlp.lexical): TF-IDF cosine over character 1-3-grams, and the bm25+tfidf mix
+    # other lexical kinds (govnlp.search.lexical): TF-IDF cosine over character 1-3-grams, and the bm25+tfidf mix
     for clean in (True, False):
         label = "clean" if clean else "raw"
         emb = base if clean else "hash"
@@ -378,7 +378,7 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
                 bm25_b=params.get("b", 0.75),
             )
         if kind == "bm25+tfidf":
-            idx._lexical.weight = params["weight"]  # the mix's TF-IDF share (read at query time)
+            idx.lexical.weight = params["weight"]  # the mix's TF-IDF share (read at query time)
         lex = {"kind": kind, **params}
         for cfg in grid:
             set_fusion(idx, cfg)
@@ -570,7 +570,7 @@ def adaptation(
     def build(recs: list[dict[str, Any]], emb: Any, clean: bool) -> Any:
         idx = build_index(recs, emb, clean=clean, tokenizer=lex.get("tokenizer", tok), fusion=fusion, **opts)
         if weight is not None:
-            idx._lexical.weight = weight
+            idx.lexical.weight = weight
         return idx
 
     if args.raw_dense == "newer":

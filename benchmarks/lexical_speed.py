@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from govnlp.cleaning import clean_for_index
-from govnlp.lexical import make_lexical
+from govnlp.search.lexical import make_lexical
 
 HERE = Path(__file__).resolve().parent
 KINDS = ("bm25", "tfidf", "bm25+tfidf")

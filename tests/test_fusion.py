@@ -1,4 +1,4 @@
-"""Tests of govnlp.fusion."""
+"""Tests of govnlp.search.fusion."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from govnlp.errors import ConfigError
-from govnlp.fusion import (
+from govnlp.search.fusion import (
     DEFAULT_FUSION,
     FusionConfig,
     fuse,

@@ -10,22 +10,24 @@ import numpy as np
 import pytest
 
 from govnlp.errors import ConfigError, FormatError
-from govnlp.lexical import (
+from govnlp.search.bm25 import BM25Index
+from govnlp.search.lexical import (
     DEFAULT_LEXICAL,
     LEXICAL_KINDS,
-    BigramTokenizer,
-    BM25Index,
-    CharNgramTokenizer,
-    JiebaTokenizer,
     MixedLexicalIndex,
-    TfidfIndex,
-    bm25_reference,
-    get_tokenizer,
-    gov_lexicon_path,
     load_lexical,
     make_lexical,
+)
+from govnlp.search.tfidf import TfidfIndex
+from govnlp.search.tokenize import (
+    BigramTokenizer,
+    CharNgramTokenizer,
+    JiebaTokenizer,
+    get_tokenizer,
+    gov_lexicon_path,
     normalize_text,
 )
+from lexical_reference import bm25_reference
 
 CORPUS = [
     "市综合行政执法局会同市场监管局开展跨部门联合监管，压减检查计划数。",
@@ -249,7 +251,7 @@ def test_search_index_records_and_reloads_the_lexical_kind(kind: str, tmp_path: 
     m = json.loads((tmp_path / "idx" / "manifest.json").read_text(encoding="utf-8"))
     assert m["lexical"]["kind"] == kind
     loaded = SearchIndex.load(tmp_path / "idx")
-    assert loaded._lexical.kind == kind and loaded._lexical.describe() == index._lexical.describe()
+    assert loaded.lexical.kind == kind and loaded.lexical.describe() == index.lexical.describe()
     for mode in ("lexical", "hybrid"):
         for filters in (None, {"year": {"gte": 2020}}):
             a = index.search_batch(QUERIES[:4], k=3, mode=mode, filters=filters)
@@ -275,7 +277,7 @@ def test_search_index_without_a_recorded_kind_loads_as_bm25(tmp_path: Path) -> N
     del m["lexical"]["kind"]  # as written before lexical kinds existed
     (tmp_path / "old" / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
     loaded = SearchIndex.load(tmp_path / "old")
-    assert loaded._lexical.kind == "bm25"
+    assert loaded.lexical.kind == "bm25"
     assert [h.id for h in loaded.search("老旧小区", mode="lexical")] == [
         h.id for h in index.search("老旧小区", mode="lexical")
     ]

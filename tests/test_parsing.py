@@ -8,11 +8,11 @@ import pytest
 
 from govnlp import ParseError, parse_reply
 from govnlp.documents import ReplyDocument
-from govnlp.index.records import document_records
 from govnlp.parsing.figures import find_figures
 from govnlp.parsing.header import find_handling_class, find_session, parse_date
 from govnlp.parsing.normalise import clean_text, matching_form
 from govnlp.parsing.structure import cn_to_int, problem_text
+from govnlp.search.records import document_records
 
 
 def _doc(fixtures_dir: Path, name: str) -> ReplyDocument:

@@ -182,3 +182,26 @@ def test_embedder_objects_and_specs_survive_a_resave(tmp_path: Path) -> None:
     m = json.loads((tmp_path / "spec2" / "manifest.json").read_text(encoding="utf-8"))
     assert m["embedder"]["spec"] == "hash" and m["embedder"]["reloadable"] is True
     assert SearchIndex.load(tmp_path / "spec2").search("垃圾分类", k=1, mode="dense")[0].id == "r7"
+
+
+V1 = Path(__file__).parent / "fixtures" / "search_index_v1"
+
+
+@pytest.mark.parametrize("name", ["default", "bm25-numpy", "tfidf-hnsw"])
+def test_folders_saved_before_the_search_package_load_and_answer_the_same(name: str, tmp_path: Path) -> None:
+    # made by tests/fixtures/search_index_v1/make_fixture.py with govnlp as of commit 151d20a (search.py,
+    # lexical.py and index/persist.py); the results were recorded by that code
+    expected = json.loads((V1 / "expected.json").read_text(encoding="utf-8"))
+    index = SearchIndex.load(V1 / name)
+    for mode, runs in expected["results"][name].items():
+        got = index.search_batch(expected["queries"], k=3, mode=mode)
+        assert [[h.id for h in hs] for hs in got] == [[i for i, _ in run] for run in runs]
+        scores = [h.score for hs in got for h in hs]
+        assert scores == pytest.approx([s for run in runs for _, s in run], abs=2e-5)
+    # and saving it again writes the same format
+    index.save(tmp_path / "again")
+    m_old = json.loads((V1 / name / "manifest.json").read_text(encoding="utf-8"))
+    m_new = json.loads((tmp_path / "again" / "manifest.json").read_text(encoding="utf-8"))
+    keys = ("format", "format_version", "embedder", "counts", "index", "index_type", "fusion", "lexical")
+    keys += ("cleaning", "next_label", "batch_size", "files")
+    assert {k: m_new[k] for k in keys} == {k: m_old[k] for k in keys}

@@ -31,13 +31,13 @@ Level = Literal["document", "measure", "paragraph"]
 LEVELS: tuple[str, ...] = ("document", "measure", "paragraph")
 
 #: Header fields copied onto measure / paragraph rows beside the index records' document metadata
-#: (:func:`govnlp.index.records.document_metadata`).
+#: (:func:`govnlp.search.records.document_metadata`).
 EXTRA_DOC_FIELDS = ("proposal_title", "document_number", "handling_class")
 
 
 def _doc_meta(doc: ReplyDocument) -> dict[str, Any]:
     """The index records' document metadata plus the header fields a dataset user may also want."""
-    from govnlp.index.records import document_metadata
+    from govnlp.search.records import document_metadata
 
     return {**document_metadata(doc), **{name: getattr(doc, name) for name in EXTRA_DOC_FIELDS}}
 

@@ -54,7 +54,7 @@ def _tokenizer() -> Any:
         if _jieba is None:
             import jieba
 
-            from govnlp.lexical import gov_lexicon_path
+            from govnlp.search.tokenize import gov_lexicon_path
 
             jieba.setLogLevel(logging.WARNING)
             tok = jieba.Tokenizer()

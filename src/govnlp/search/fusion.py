@@ -31,6 +31,8 @@ __all__ = [
     "DEFAULT_FUSION",
     "FusionConfig",
     "fuse",
+    "fuse_runs",
+    "fusion_config",
     "normalize_scores",
     "reciprocal_rank_fusion",
     "weighted_score_fusion",
@@ -88,7 +90,7 @@ class FusionConfig:
 #: The default fusion, chosen by benchmarks/bench_search.py on the dev halves of message and proposal
 #: queries (mean MRR@10) among RRF k in {10, 30, 60} and score fusion (min-max, z-score), alpha 0.3-0.7,
 #: jointly with the lexical index kind: z-scored scores with dense weight 0.4 (with both BM25 alone and
-#: the default bm25+tfidf mix, see govnlp.lexical.DEFAULT_LEXICAL).
+#: the default bm25+tfidf mix, see govnlp.search.lexical.DEFAULT_LEXICAL).
 DEFAULT_FUSION = FusionConfig(method="score", norm="zscore", alpha=0.4)
 
 
@@ -176,3 +178,31 @@ def fuse(
             dense, lexical, k=config.k, weights=(2.0 * config.alpha, 2.0 * (1.0 - config.alpha))
         )
     return weighted_score_fusion(dense, lexical, alpha=config.alpha, norm=config.norm)
+
+
+def fusion_config(fusion: FusionConfig | Mapping[str, Any] | str | None = None) -> dict[str, Any]:
+    """The full fusion config as a JSON-safe dict: None (:data:`DEFAULT_FUSION`), a method name
+    (``"rrf"``, ``"score"``), a dict of :class:`FusionConfig` fields (missing ones from the default) or a
+    FusionConfig.
+
+    Raises:
+        ConfigError: an unknown field or method, or a value out of range.
+    """
+    if fusion is None:
+        return DEFAULT_FUSION.to_dict()
+    if isinstance(fusion, str):
+        fusion = {"method": fusion}
+    if isinstance(fusion, FusionConfig):
+        fusion = fusion.to_dict()
+    if not isinstance(fusion, Mapping):
+        raise ConfigError(
+            f"fusion must be None, a method name, a dict or a FusionConfig, got {type(fusion).__name__}"
+        )
+    return FusionConfig.from_dict({**DEFAULT_FUSION.to_dict(), **fusion}).to_dict()
+
+
+def fuse_runs(
+    dense: Mapping[str, float], lexical: Mapping[str, float], config: Mapping[str, Any]
+) -> list[tuple[str, float]]:
+    """:func:`fuse` with the config as a dict (see :func:`fusion_config`); ``[(id, fused)]`` best first."""
+    return fuse(dense, lexical, FusionConfig.from_dict(dict(config)))

@@ -17,43 +17,35 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from govnlp import cleaning
 from govnlp.documents import ReplyDocument
 from govnlp.embedders.base import Embedder, check_fingerprint
 from govnlp.errors import ConfigError
-from govnlp.index import (
-    VectorIndex,
-    index_params,
-    make_index,
-    resolve_index_type,
-)
-from govnlp.index.filters import compile_filters
-from govnlp.index.persist import FORMAT, FORMAT_VERSION, resolve_embedder
-from govnlp.index.records import DOCUMENT_FIELDS, build_records
-from govnlp.lexical import DEFAULT_B, DEFAULT_K1, make_lexical
+from govnlp.index import VectorIndex, index_params, make_index, resolve_index_type
+from govnlp.search.bm25 import DEFAULT_B, DEFAULT_K1
+from govnlp.search.filters import compile_filters
+from govnlp.search.fusion import fuse_runs, fusion_config
+from govnlp.search.hit import Hit
+from govnlp.search.lexical import LexicalIndex, make_lexical
+from govnlp.search.records import DOCUMENT_FIELDS, build_records
+from govnlp.search.state import IndexState
 
 __all__ = [
     "CANDIDATE_DEPTH_FACTOR",
+    "CLEANER",
     "DEFAULT_CLEAN",
-    "DEFAULT_FUSION",
     "DEFAULT_INDEX_TYPE",
     "DEFAULT_MODE",
-    "FORMAT",
-    "FORMAT_VERSION",
     "MODES",
-    "Hit",
     "SearchIndex",
-    "fuse_runs",
-    "fusion_config",
+    "resolve_embedder",
 ]
 
 logger = logging.getLogger(__name__)
@@ -64,122 +56,21 @@ MODES = ("hybrid", "dense", "lexical")
 DEFAULT_MODE = "hybrid"
 #: Whether the embedded/tokenised text is cleaned by ``govnlp.cleaning.clean_for_index``.
 DEFAULT_CLEAN = True
+#: The name recorded in a manifest for the cleaning function.
+CLEANER = "govnlp.cleaning.clean_for_index"
 #: ``"auto"``: exact faiss below ``govnlp.index.AUTO_APPROX_THRESHOLD`` vectors, approximate above.
 DEFAULT_INDEX_TYPE = "auto"
 #: Hybrid search fuses the top ``max(k * CANDIDATE_DEPTH_FACTOR, fusion["depth"])`` of each list.
 CANDIDATE_DEPTH_FACTOR = 10
 
 
-@dataclass(frozen=True)
-class Hit:
-    """One search result.
+def resolve_embedder(spec: Embedder | str | None) -> Embedder:
+    """An Embedder as is; a spec (or None, the default model) through :func:`govnlp.load_embedder`."""
+    if isinstance(spec, Embedder) and not isinstance(spec, str):
+        return spec
+    from govnlp.embedders import load_embedder
 
-    ``score`` is what the hits are ranked by (the fused score in hybrid mode, the cosine similarity in
-    dense mode, the BM25 score in lexical mode); ``dense_score`` / ``lexical_score`` are the components,
-    None when not computed. ``rank`` starts at 1.
-    """
-
-    id: str
-    score: float
-    rank: int
-    record: dict[str, Any] = field(hash=False)
-    dense_score: float | None = None
-    lexical_score: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "score": self.score,
-            "rank": self.rank,
-            "dense_score": self.dense_score,
-            "lexical_score": self.lexical_score,
-            "record": dict(self.record),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Hit:
-        return cls(
-            id=str(d["id"]),
-            score=float(d["score"]),
-            rank=int(d["rank"]),
-            record=dict(d.get("record") or {}),
-            dense_score=d.get("dense_score"),
-            lexical_score=d.get("lexical_score"),
-        )
-
-
-# -- fusion: govnlp.fusion (the measured methods) when present, else a plain fallback ------------------
-#: Fusion config used when none is given; None = ``govnlp.fusion.DEFAULT_FUSION`` (set by the
-#: retrieval-quality benchmark). Keys: ``method`` (``"rrf"`` | ``"score"``), ``k``, ``alpha`` (dense
-#: weight), ``norm``, ``depth`` (candidates per list).
-DEFAULT_FUSION: dict[str, Any] | None = None
-_FALLBACK_FUSION: dict[str, Any] = {"method": "rrf", "k": 60.0, "alpha": 0.5, "norm": "minmax", "depth": 100}
-
-
-def _fusion_module() -> Any:
-    if importlib.util.find_spec("govnlp.fusion") is None:
-        return None
-    return importlib.import_module("govnlp.fusion")
-
-
-def fusion_config(fusion: Any = None) -> dict[str, Any]:
-    """The full fusion config (a JSON-safe dict) for ``fusion``: None, a method name, a dict or a FusionConfig."""
-    mod = _fusion_module()
-    if fusion is None:
-        fusion = DEFAULT_FUSION
-    if fusion is None:
-        base = mod.DEFAULT_FUSION.to_dict() if mod is not None else dict(_FALLBACK_FUSION)
-        return dict(base)
-    if isinstance(fusion, str):
-        fusion = {"method": fusion}
-    if hasattr(fusion, "to_dict"):
-        fusion = fusion.to_dict()
-    if not isinstance(fusion, Mapping):
-        raise ConfigError(
-            f"fusion must be None, a method name, a dict or a FusionConfig, got {type(fusion).__name__}"
-        )
-    if mod is not None:
-        return dict(mod.FusionConfig.from_dict({**mod.DEFAULT_FUSION.to_dict(), **fusion}).to_dict())
-    cfg = {**_FALLBACK_FUSION, **fusion}
-    if set(cfg) - set(_FALLBACK_FUSION) or cfg["method"] not in ("rrf", "score"):
-        raise ConfigError(
-            f"bad fusion config {dict(fusion)!r}; keys {sorted(_FALLBACK_FUSION)}, method 'rrf' or 'score'"
-        )
-    return cfg
-
-
-def fuse_runs(
-    dense: Mapping[str, float], lexical: Mapping[str, float], config: Mapping[str, Any]
-) -> list[tuple[str, float]]:
-    """Fuse two ``{id: score}`` runs as ``config`` says; ``[(id, fused)]`` best first."""
-    mod = _fusion_module()
-    if mod is not None:
-        return list(mod.fuse(dense, lexical, mod.FusionConfig.from_dict(dict(config))))
-    alpha = float(config["alpha"])
-    fused: dict[str, float] = {}
-    if config["method"] == "rrf":
-        for run, w in ((dense, 2 * alpha), (lexical, 2 * (1 - alpha))):
-            ranked = sorted(run.items(), key=lambda kv: (-kv[1], kv[0]))
-            for r, (rid, _) in enumerate(ranked, 1):
-                fused[rid] = fused.get(rid, 0.0) + w / (float(config["k"]) + r)
-    else:
-        for run, w in ((dense, alpha), (lexical, 1 - alpha)):
-            if not run:
-                continue
-            lo, hi = min(run.values()), max(run.values())
-            for rid in set(dense) | set(lexical):
-                s = run.get(rid, lo)
-                fused[rid] = fused.get(rid, 0.0) + w * ((s - lo) / (hi - lo) if hi > lo else 1.0)
-    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def _cleaner() -> tuple[str, Callable[[str], str]]:
-    """The cleaning hook: ``govnlp.cleaning.clean_for_index`` when that module exists, else identity."""
-    if importlib.util.find_spec("govnlp.cleaning") is not None:
-        fn = getattr(importlib.import_module("govnlp.cleaning"), "clean_for_index", None)
-        if callable(fn):
-            return "govnlp.cleaning.clean_for_index", fn
-    return "identity", lambda text: text
+    return load_embedder(spec)
 
 
 class SearchIndex:
@@ -191,11 +82,10 @@ class SearchIndex:
         index_type: ``"auto"`` (exact faiss below ``AUTO_APPROX_THRESHOLD`` vectors, ``AUTO_APPROX_TYPE`` from there),
             ``"exact"``, ``"hnsw"``, ``"ivf"``, or ``"numpy"`` (brute force, no faiss).
         tokenizer: the BM25 tokenizer name (``bigram``, ``bigram-only``, ``jieba``, ``char1-3``; None =
-            ``lexical.DEFAULT_TOKENIZER``); for ``lexical="tfidf"`` the TF-IDF tokenizer.
+            ``govnlp.search.tokenize.DEFAULT_TOKENIZER``); for ``lexical="tfidf"`` the TF-IDF tokenizer.
         lexical: the lexical index kind: ``"bm25"``, ``"tfidf"`` or ``"bm25+tfidf"`` (None =
-            ``lexical.DEFAULT_LEXICAL``); see :mod:`govnlp.lexical`.
-        fusion: hybrid fusion: None (:data:`DEFAULT_FUSION`, else ``govnlp.fusion.DEFAULT_FUSION``), a
-            method name (``"rrf"``, ``"score"``), a dict of ``FusionConfig`` fields, or a ``FusionConfig``.
+            ``govnlp.search.lexical.DEFAULT_LEXICAL``); see :mod:`govnlp.search.lexical`.
+        fusion: hybrid fusion: None (``govnlp.search.fusion.DEFAULT_FUSION``), a method name (``"rrf"``, ``"score"``), a dict of ``FusionConfig`` fields, or a ``FusionConfig``.
         clean: embed and tokenise ``clean_for_index(text)`` instead of the raw text (the record keeps both).
         bm25_k1, bm25_b: BM25 parameters.
         batch_size: encoding batch size.
@@ -238,7 +128,7 @@ class SearchIndex:
         self._id: dict[int, str] = {}
         self._next_label = 0
         self._fields: set[str] = set(DOCUMENT_FIELDS) | {"id"}
-        self._cleaner_name = _cleaner()[0] if self.clean else "none"
+        self._cleaner_name = CLEANER if self.clean else "none"
 
     # -- construction ---------------------------------------------------------------------------------
     @classmethod
@@ -332,9 +222,8 @@ class SearchIndex:
     def _add_records(self, records: list[dict[str, Any]], show_progress_bar: bool | None) -> None:
         if not records:
             return
-        cleaner_name, cleaner = _cleaner() if self.clean else ("none", None)
         for r in records:
-            cleaned = cleaner(r["text"]) if cleaner is not None else r["text"]
+            cleaned = cleaning.clean_for_index(r["text"]) if self.clean else r["text"]
             r["index_text"] = cleaned if cleaned.strip() else r["text"]
         emb = self.embedder
         vecs = emb.encode(
@@ -359,7 +248,7 @@ class SearchIndex:
             self._id[lab] = r["id"]
             self._fields.update(k for k in r if k not in ("text", "index_text"))
         self._next_label += len(records)
-        self._cleaner_name = cleaner_name
+        self._cleaner_name = CLEANER if self.clean else "none"
         self._maybe_switch_to_approximate()
 
     def _maybe_switch_to_approximate(self) -> None:
@@ -456,7 +345,7 @@ class SearchIndex:
             k: number of hits.
             mode: ``"hybrid"`` (dense + BM25, fused), ``"dense"`` or ``"lexical"`` (BM25 only; returns only
                 records sharing a term with the query).
-            filters: metadata conditions applied before ranking (see :mod:`govnlp.index.filters`).
+            filters: metadata conditions applied before ranking (see :mod:`govnlp.search.filters`).
 
         Example:
             >>> index.search("建议加强对老旧小区物业服务企业的监管", k=5, filters={"year": {"gte": 2020}})
@@ -588,16 +477,99 @@ class SearchIndex:
             for j, (rid, fs) in enumerate(top)
         ]
 
-    # -- persistence (the folder format lives in govnlp.index.persist) ------------------------------
+    # -- state and persistence (the folder format lives in govnlp.search.store) ------------------------
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The lexical index (BM25, TF-IDF or their mix) of this search index."""
+        return self._lexical
+
+    def _embedder_entry(self) -> dict[str, Any]:
+        """The embedder's name, dim and fingerprint (resolving it if it was never used), spec, reloadable."""
+        if self._embedder is not None:
+            emb = self._embedder
+            entry = {"name": emb.name, "dim": int(emb.dim), "fingerprint": emb.fingerprint()}
+        elif self._expected is not None:
+            entry = {k: self._expected[k] for k in ("name", "dim", "fingerprint")}
+        else:  # never used: resolve it now so that the state names it
+            emb = self.embedder
+            entry = {"name": emb.name, "dim": int(emb.dim), "fingerprint": emb.fingerprint()}
+        return {**entry, "spec": self._embedder_spec, "reloadable": self._reloadable}
+
+    def state(self) -> IndexState:
+        """The index's state (what :meth:`save` writes). Its records dict and label map are copies; the
+        vector and lexical indexes are the live objects: do not change them."""
+        return IndexState(
+            embedder=self._embedder_entry(),
+            index_type=self.index_type,
+            fusion=dict(self.fusion),
+            clean=self.clean,
+            cleaner=self._cleaner_name,
+            batch_size=self.batch_size,
+            records=dict(self._records),
+            labels=dict(self._label),
+            next_label=self._next_label,
+            vectors=self._vectors,
+            lexical=self._lexical,
+        )
+
+    @classmethod
+    def from_state(
+        cls, state: IndexState, embedder: Embedder | str | None = None, *, source: str = "this search index"
+    ) -> SearchIndex:
+        """A search index holding ``state`` (which it takes over).
+
+        Args:
+            embedder: None uses the embedder ``state.embedder`` names (loaded on first dense search); one
+                given is checked against the recorded fingerprint at once.
+            source: what the state came from, for error messages.
+
+        Raises:
+            EmbedderMismatchError: ``embedder`` is not the one the state was built with (names both).
+        """
+        entry = state.embedder
+        emb_obj: Embedder | None = None
+        if embedder is not None:
+            emb_obj = resolve_embedder(embedder)
+            check_fingerprint(entry["name"], entry["fingerprint"], emb_obj, what=source)
+        elif not entry.get("reloadable", True):
+            logger.warning(
+                "%s was built with an embedder object (%s) that cannot be reloaded by name; "
+                "pass embedder= to load() before a dense or hybrid search",
+                source,
+                entry["name"],
+            )
+        index = cls(
+            emb_obj if emb_obj is not None else entry.get("spec"),
+            index_type=state.index_type,
+            lexical=state.lexical.kind,
+            fusion=state.fusion,
+            clean=state.clean,
+            batch_size=state.batch_size,
+        )
+        index._expected = dict(entry)
+        index._embedder_spec = entry.get("spec")  # kept for the next save, whatever embedder= was given
+        index._reloadable = bool(entry.get("reloadable", True))
+        index._cleaner_name = state.cleaner
+        index._vectors = state.vectors
+        index._lexical = state.lexical
+        index._records = dict(state.records)
+        index._label = dict(state.labels)
+        index._id = {lab: rid for rid, lab in state.labels.items()}
+        index._next_label = int(state.next_label)
+        for r in index._records.values():
+            index._fields.update(k for k in r if k not in ("text", "index_text"))
+        return index
+
     def save(self, path: str | Path) -> Path:
         """Save into the folder ``path`` (replaced atomically: an interrupted save leaves the old one).
 
         Layout: ``manifest.json``, ``vectors.faiss`` (or ``vectors.npy``), ``ids.json``,
-        ``records.jsonl``, ``lexical/`` (sparse ``.npz`` + JSON, see :func:`govnlp.lexical.load_lexical`). No pickle.
+        ``records.jsonl``, ``lexical/`` (sparse ``.npz`` + JSON, see :func:`govnlp.search.lexical.load_lexical`).
+        No pickle.
         """
-        from govnlp.index.persist import write_search_index
+        from govnlp.search.store import write_state
 
-        return write_search_index(self, path)
+        return write_state(self.state(), path)
 
     @classmethod
     def load(cls, path: str | Path, embedder: Embedder | str | None = None) -> SearchIndex:
@@ -611,9 +583,9 @@ class SearchIndex:
             FormatError: not a saved search index, a newer format version, or inconsistent counts.
             EmbedderMismatchError: ``embedder`` is not the one the index was built with (names both).
         """
-        from govnlp.index.persist import read_search_index
+        from govnlp.search.store import read_state
 
-        return read_search_index(cls, path, embedder)
+        return cls.from_state(read_state(path), embedder, source=f"the search index {Path(path)}")
 
     def __repr__(self) -> str:
         vec = index_params(self._vectors)["index_type"] if self._vectors is not None else "empty"
