@@ -11,16 +11,24 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from govnlp._version import __version__
 from govnlp.errors import GovnlpError
 
 # modules under govnlp.cli that define register(subparsers)
-_COMMAND_MODULES = ("parse", "match", "classify", "index")
+_COMMAND_MODULES = ("parse", "match", "classify", "index", "serve")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line (exit code 2), like every other govnlp CLI error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="govnlp",
         description="Parse, search and classify the replies of Chinese government agencies.",
     )
@@ -43,11 +51,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("govnlp").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         return int(args.func(args) or 0)
-    except GovnlpError as exc:
-        print(f"govnlp {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:
         return 0
+    except GovnlpError as exc:
+        return _fail(args.command, str(exc))
+    except (OSError, UnicodeError, RecursionError, MemoryError) as exc:
+        # input the commands could not read (a missing or unreadable file, bad bytes, too deep, too big)
+        return _fail(args.command, f"{type(exc).__name__}: {exc}")
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(command: str, message: str) -> int:
+    """Print one error line (newlines in the message folded) and return exit code 2."""
+    line = " ".join(message.split())
+    print(f"govnlp {command}: error: {line}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,10 +16,33 @@ import numpy as np
 
 from govnlp.errors import FormatError
 
-__all__ = ["Method", "load_skops", "save_skops", "take"]
+__all__ = ["SKOPS_TYPES", "Method", "load_skops", "save_skops", "take"]
 
-# type-name prefixes a saved sklearn head may contain; anything else is refused at load time
-_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+#: Every type a skops file saved by govnlp holds (the tfidf and embedding heads, single- and multi-label,
+#: svm and logreg; tests/test_safety_skops.py checks that a fresh save of each needs nothing else). A type
+#: that skops itself does not trust is loaded only if it is in this exact list: never by prefix, since
+#: ``builtins.eval`` or ``numpy.testing._private.utils.runstring`` would run code from the file.
+SKOPS_TYPES = frozenset(
+    {
+        "builtins.dict",
+        "builtins.list",
+        "builtins.slice",
+        "builtins.str",
+        "builtins.tuple",
+        "numpy.float32",
+        "numpy.float64",
+        "numpy.ndarray",
+        "sklearn.compose._column_transformer.ColumnTransformer",
+        "sklearn.feature_extraction.text.TfidfTransformer",
+        "sklearn.feature_extraction.text.TfidfVectorizer",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.multiclass.OneVsRestClassifier",
+        "sklearn.pipeline.Pipeline",
+        "sklearn.preprocessing._data.StandardScaler",
+        "sklearn.preprocessing._label.LabelBinarizer",
+        "sklearn.svm._classes.LinearSVC",
+    }
+)
 
 
 class Method(Protocol):
@@ -77,20 +100,30 @@ def save_skops(obj: Any, path: Path) -> None:
 
 
 def load_skops(path: Path) -> Any:
-    """Load a skops file, trusting only scikit-learn / numpy / scipy types.
+    """Load a skops file written by govnlp, refusing any type outside :data:`SKOPS_TYPES`.
 
     Raises:
-        FormatError: the file is missing or holds types outside those libraries.
+        FormatError: the file is missing, is not a skops file (a pickle renamed, a damaged zip), or
+            holds a type govnlp never saves (nothing from the file is constructed then).
     """
     import skops.io as sio
 
     if not path.is_file():
         raise FormatError(f"{path} is missing; the classifier folder is incomplete. Save it again.")
-    untrusted = sio.get_untrusted_types(file=path)
-    bad = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # skops raises zipfile, json, key and type errors on foreign files
+        raise FormatError(
+            f"{path} is not a skops file written by govnlp ({type(exc).__name__}: {exc}); pickles and "
+            "other formats are never loaded. Train and save the classifier again with govnlp."
+        ) from exc
+    bad = sorted(set(untrusted) - SKOPS_TYPES)
     if bad:
         raise FormatError(
-            f"{path} contains types govnlp does not trust: {bad}. Only scikit-learn, numpy and scipy "
-            "objects are loaded; rebuild the classifier with govnlp."
+            f"{path} holds types govnlp never saves and will not load: {bad}. The file was not written "
+            "by govnlp or was altered; load classifiers only from sources you trust, or train it again."
         )
-    return sio.load(path, trusted=untrusted)
+    try:
+        return sio.load(path, trusted=sorted(set(untrusted)))
+    except Exception as exc:
+        raise FormatError(f"{path} could not be loaded ({type(exc).__name__}: {exc}); save it again.") from exc
