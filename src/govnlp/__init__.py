@@ -31,6 +31,10 @@ _EXPORTS: dict[str, str] = {
     "Taxonomy": "govnlp.classify",
     "TextClassifier": "govnlp.classify",
     "evaluate_classifier": "govnlp.classify",
+    "AgencyRouter": "govnlp.routing",
+    "AgencyScore": "govnlp.routing",
+    "Routing": "govnlp.routing",
+    "canonical_agency": "govnlp.routing",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -63,5 +67,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from govnlp.parsing import parse_reply as parse_reply
     from govnlp.pipeline import MatchResult as MatchResult
     from govnlp.pipeline import Pipeline as Pipeline
+    from govnlp.routing import AgencyRouter as AgencyRouter
+    from govnlp.routing import AgencyScore as AgencyScore
+    from govnlp.routing import Routing as Routing
+    from govnlp.routing import canonical_agency as canonical_agency
     from govnlp.search import Hit as Hit
     from govnlp.search import SearchIndex as SearchIndex

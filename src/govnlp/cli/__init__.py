@@ -17,7 +17,7 @@ from govnlp._version import __version__
 from govnlp.errors import GovnlpError
 
 # modules under govnlp.cli that define register(subparsers)
-_COMMAND_MODULES = ("parse", "match", "classify", "index", "serve")
+_COMMAND_MODULES = ("parse", "match", "classify", "index", "serve", "route")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,455 @@
+"""AgencyRouter: recommend the lead agency (主办) and co-agencies (会办/协办) of a new proposal.
+
+The lead agency comes from a linear SVM over character 1-3-gram TF-IDF of the proposal text, plus a
+small bonus per function word of the agency found in the text (``data/functions.json``: 教育局 → 学校,
+教师 …). Co-agencies come from the co-agencies of the most similar past proposals (a similarity-weighted
+vote), the co-agencies that past proposals with the predicted lead had, and function and place-name words.
+Every suggestion carries its evidence: the past proposals that support it.
+
+Example:
+    >>> router = AgencyRouter(random_state=0).fit(titles, leads, co_agencies=cos)   # doctest: +SKIP
+    >>> r = router.recommend(["关于优化学校周边公交线路的建议"], k=3)[0]               # doctest: +SKIP
+    >>> r.lead[0].agency, r.lead[0].evidence[:2]                                    # doctest: +SKIP
+    ('市交通运输局', ('16', '35'))
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from govnlp.documents import ReplyDocument
+from govnlp.errors import ConfigError, FormatError
+from govnlp.routing.features import function_hits, proposal_text, reply_example, route_text
+from govnlp.routing.names import canonical_agency, function_words
+from govnlp.storage import atomic_folder, read_jsonl, read_manifest, write_jsonl, write_manifest
+
+__all__ = ["AgencyRouter", "AgencyScore", "Routing"]
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "govnlp.agency_router"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AgencyScore:
+    """A suggested agency, its score (higher is better; comparable within one text) and its evidence:
+    the ids (or texts, when fitted without ids) of the past proposals that support it, most similar first."""
+
+    agency: str
+    score: float
+    evidence: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"agency": self.agency, "score": self.score, "evidence": list(self.evidence)}
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The suggestions for one proposal: ``lead`` and ``co`` agencies, best first."""
+
+    lead: tuple[AgencyScore, ...]
+    co: tuple[AgencyScore, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lead": [a.to_dict() for a in self.lead], "co": [a.to_dict() for a in self.co]}
+
+
+def _texts(texts: Any, what: str = "texts") -> list[str]:
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"{what} must be a list of texts, got a single str; wrap it in a list")
+    out = [route_text(proposal_text(t)) for t in texts]
+    for i, t in enumerate(out):
+        if not t.strip():
+            raise ConfigError(f"{what}[{i}] is empty; every proposal needs a title or text")
+    return out
+
+
+def _softmax(x: np.ndarray, scale: float) -> np.ndarray:
+    z = (x - x.max(axis=1, keepdims=True)) * scale
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class AgencyRouter:
+    """Recommend lead and co-agencies for proposals, learnt from past assignments.
+
+    Args:
+        random_state: seed of the linear SVM (its dual solver shuffles).
+        C: regularisation of the linear SVM.
+        knowledge: add the function-word bonus (``functions`` table) to the lead and co scores.
+        knowledge_weight: the lead-score bonus per function word found (at most 3 words count).
+        n_neighbors: past proposals that vote for co-agencies and give evidence.
+        co_weights: weights of the co-agency evidence ``(neighbour vote, co-occurrence with the predicted
+            lead, overall frequency, function words)``.
+        renames: map old agency names to new ones (:func:`canonical_agency` with ``renames=True``) before
+            learning, so an archive spanning a 机构改革 counts the old agency's history for the new one.
+        functions: ``{full agency name without level: [words]}`` replacing the package table.
+    """
+
+    def __init__(
+        self,
+        random_state: int | None = 0,
+        *,
+        C: float = 1.0,
+        knowledge: bool = True,
+        knowledge_weight: float = 0.15,
+        n_neighbors: int = 10,
+        co_weights: Sequence[float] = (1.0, 1.0, 0.5, 0.1),
+        renames: bool = False,
+        functions: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        self.random_state = random_state
+        self.C = C
+        self.knowledge = knowledge
+        self.knowledge_weight = knowledge_weight
+        self.n_neighbors = n_neighbors
+        self.co_weights = tuple(float(w) for w in co_weights)
+        self.renames = renames
+        self.functions = functions
+
+    # -- fitting ----------------------------------------------------------------------------------------
+    def _params(self) -> dict[str, Any]:
+        return {
+            "random_state": self.random_state,
+            "C": self.C,
+            "knowledge": self.knowledge,
+            "knowledge_weight": self.knowledge_weight,
+            "n_neighbors": self.n_neighbors,
+            "co_weights": list(self.co_weights),
+            "renames": self.renames,
+            "functions": {k: list(v) for k, v in self.functions.items()} if self.functions else None,
+        }
+
+    def _key(self, name: str) -> str:
+        return canonical_agency(name, renames=self.renames)
+
+    def fit(
+        self,
+        texts: Sequence[Any],
+        lead_agencies: Sequence[str],
+        co_agencies: Sequence[Sequence[str]] | None = None,
+        *,
+        ids: Sequence[str] | None = None,
+    ) -> AgencyRouter:
+        """Learn from past assignments.
+
+        Args:
+            texts: proposals (str, ProposalDocument or its dict form), e.g. titles.
+            lead_agencies: the lead agency of each, as written; spellings of one agency are merged by
+                :func:`canonical_agency` and shown as the most frequent spelling.
+            co_agencies: one list of co-agency names per text (None: no co-agencies learnt).
+            ids: ids of the proposals, returned as evidence (default: the texts themselves).
+
+        Raises:
+            TypeError: ``texts`` is a bare str.
+            ConfigError: lengths differ, an empty text or agency, or fewer than two lead agencies.
+        """
+        from scipy import sparse
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.svm import LinearSVC
+
+        docs = _texts(texts)
+        leads = list(lead_agencies) if not isinstance(lead_agencies, str) else None
+        if leads is None:
+            raise TypeError("lead_agencies must be a list of names, got a single str")
+        cos = [list(c) for c in co_agencies] if co_agencies is not None else [[] for _ in docs]
+        evid = [str(i) for i in ids] if ids is not None else list(docs)
+        if not (len(docs) == len(leads) == len(cos) == len(evid)):
+            raise ConfigError(
+                f"texts, lead_agencies, co_agencies and ids must have one entry per proposal; got "
+                f"{len(docs)}, {len(leads)}, {len(cos)}, {len(evid)}"
+            )
+        spellings: dict[str, Counter[str]] = {}
+
+        def key(name: Any, i: int) -> str:
+            if not isinstance(name, str) or not canonical_agency(name):
+                raise ConfigError(f"the agency of proposal {i} is {name!r}; give a non-empty agency name")
+            k = self._key(name)
+            spellings.setdefault(k, Counter())[name.strip()] += 1
+            return k
+
+        lead_keys = [key(a, i) for i, a in enumerate(leads)]
+        co_keys = [[key(a, i) for a in dict.fromkeys(c)] for i, c in enumerate(cos)]
+        co_keys = [[a for a in c if a != lead] for c, lead in zip(co_keys, lead_keys, strict=True)]
+        classes = sorted(set(lead_keys))
+        if len(classes) < 2:
+            raise ConfigError(f"need at least two different lead agencies to learn from; got {classes}")
+
+        vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, dtype=np.float32)
+        X = vec.fit_transform(docs)
+        svm = LinearSVC(C=self.C, random_state=self.random_state).fit(X, lead_keys)
+        coef = svm.coef_ if len(classes) > 2 else np.vstack([-svm.coef_[0], svm.coef_[0]])
+        icpt = svm.intercept_ if len(classes) > 2 else np.array([-svm.intercept_[0], svm.intercept_[0]])
+
+        self.classes_ = [str(c) for c in svm.classes_]
+        self.vocabulary_ = vec.vocabulary_
+        self.idf_ = np.asarray(vec.idf_, dtype=np.float32)
+        self.coef_ = np.asarray(coef, dtype=np.float32)
+        self.intercept_ = np.asarray(icpt, dtype=np.float32)
+        self.examples_ = [
+            {"id": e, "text": t, "lead": lk, "co": ck}
+            for e, t, lk, ck in zip(evid, docs, lead_keys, co_keys, strict=True)
+        ]
+        self.names_ = {k: c.most_common(1)[0][0] for k, c in sorted(spellings.items())}
+        self._prepare(X if isinstance(X, sparse.csr_matrix) else sparse.csr_matrix(X))
+        return self
+
+    @classmethod
+    def from_replies(cls, docs: Iterable[ReplyDocument], **params: Any) -> AgencyRouter:
+        """Learn from parsed replies: the proposal title and restated problems of each, with its
+        ``lead_agency`` (else ``replying_agency``) and ``co_agencies``. Replies without any agency or
+        text are skipped (logged).
+
+        Raises:
+            ConfigError: fewer than two usable replies or lead agencies.
+        """
+        texts, leads, cos, ids = [], [], [], []
+        skipped = 0
+        for doc in docs:
+            if not isinstance(doc, ReplyDocument):
+                raise TypeError(f"from_replies takes ReplyDocuments, got {type(doc).__name__}")
+            text, lead, co = reply_example(doc)
+            if not text or not lead:
+                skipped += 1
+                continue
+            texts.append(text)
+            leads.append(lead)
+            cos.append(list(co))
+            ids.append(doc.id)
+        if skipped:
+            logger.info("from_replies: skipped %d replies without a proposal title or an agency", skipped)
+        if len(texts) < 2:
+            raise ConfigError(
+                f"from_replies needs replies naming their proposal and agency; {len(texts)} of "
+                f"{len(texts) + skipped} had both"
+            )
+        return cls(**params).fit(texts, leads, cos, ids=ids)
+
+    def _prepare(self, X: Any) -> None:
+        """Derived state (not saved): training matrix, co-occurrence tables, function words per agency."""
+        self._X = X
+        n = len(self.examples_)
+        co_names = sorted({a for e in self.examples_ for a in e["co"]})
+        self._co_names = co_names
+        col = {a: j for j, a in enumerate(co_names)}
+        Y = np.zeros((n, len(co_names)), dtype=np.float32)
+        for i, e in enumerate(self.examples_):
+            for a in e["co"]:
+                Y[i, col[a]] = 1.0
+        self._Y = Y
+        lead_idx = {c: j for j, c in enumerate(self.classes_)}
+        L = np.zeros((n, len(self.classes_)), dtype=np.float32)
+        for i, e in enumerate(self.examples_):
+            L[i, lead_idx[e["lead"]]] = 1.0
+        # P(co | lead), shrunk towards the overall frequency of each co-agency
+        self._freq = Y.mean(axis=0) if n else np.zeros(len(co_names), dtype=np.float32)
+        counts = L.T @ Y
+        self._cooc = (counts + self._freq) / (L.sum(axis=0)[:, None] + 1.0)
+        self._L = L
+        table = self.functions if self.functions is not None else function_words()
+        self._table = table
+
+    # -- predicting --------------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise ConfigError("this AgencyRouter is not fitted; call fit(texts, lead_agencies) or load(path)")
+
+    def _transform(self, docs: list[str]) -> Any:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vec = TfidfVectorizer(
+            analyzer="char",
+            ngram_range=(1, 3),
+            sublinear_tf=True,
+            dtype=np.float32,
+            vocabulary=self.vocabulary_,
+        )
+        vec.idf_ = self.idf_
+        return vec.transform(docs)
+
+    def lead_scores(self, texts: Sequence[Any]) -> np.ndarray:
+        """Lead scores, shape ``(len(texts), len(classes_))``: SVM margins plus the function-word bonus."""
+        self._check_fitted()
+        docs = _texts(texts)
+        return self._lead_scores(docs, self._transform(docs))
+
+    def _lead_scores(self, docs: list[str], Xq: Any) -> np.ndarray:
+        S = np.asarray(Xq @ self.coef_.T) + self.intercept_
+        if self.knowledge:
+            hits = function_hits(docs, self.classes_, self._table)
+            S = S + self.knowledge_weight * np.minimum(hits, 3.0)
+        return S
+
+    def recommend(self, texts: Sequence[Any], k: int = 5) -> list[Routing]:
+        """One :class:`Routing` per text: the ``k`` best lead and ``k`` best co-agencies with evidence.
+
+        Raises:
+            TypeError: ``texts`` is a bare str.
+            ConfigError: not fitted, ``k`` < 1, or an empty text.
+        """
+        self._check_fitted()
+        if not isinstance(k, int) or k < 1:
+            raise ConfigError(f"k must be a positive int, got {k!r}")
+        docs = _texts(texts)
+        if not docs:
+            return []
+        Xq = self._transform(docs)
+        S = self._lead_scores(docs, Xq)
+        P = _softmax(S, 4.0)
+        sims = np.asarray((Xq @ self._X.T).todense())
+        out = []
+        for i, doc in enumerate(docs):
+            order = np.argsort(-S[i], kind="stable")[:k]
+            nn = np.argsort(-sims[i], kind="stable")[: self.n_neighbors]
+            nn = nn[sims[i, nn] > 0]
+            lead = tuple(
+                AgencyScore(
+                    self.names_.get(self.classes_[j], self.classes_[j]),
+                    round(float(P[i, j]), 4),
+                    self._evidence(sims[i], lambda e, a=self.classes_[j]: e["lead"] == a),
+                )
+                for j in order
+            )
+            co = self._co(doc, sims[i], nn, P[i], self.classes_[order[0]], k)
+            out.append(Routing(lead=lead, co=co))
+        return out
+
+    def co_scores(self, texts: Sequence[Any]) -> tuple[list[str], np.ndarray]:
+        """Co-agency scores of every known co-agency, shape ``(len(texts), len(names))``, with the names
+        (canonical); the predicted lead's own column is set to -inf."""
+        self._check_fitted()
+        docs = _texts(texts)
+        Xq = self._transform(docs)
+        S = self._lead_scores(docs, Xq)
+        P = _softmax(S, 4.0)
+        sims = np.asarray((Xq @ self._X.T).todense())
+        rows = []
+        for i, doc in enumerate(docs):
+            nn = np.argsort(-sims[i], kind="stable")[: self.n_neighbors]
+            nn = nn[sims[i, nn] > 0]
+            rows.append(self._co_vector(doc, sims[i], nn, P[i], self.classes_[int(np.argmax(S[i]))]))
+        return list(self._co_names), np.vstack(rows) if rows else np.zeros((0, len(self._co_names)))
+
+    def _co_vector(
+        self, doc: str, sim: np.ndarray, nn: np.ndarray, p_lead: np.ndarray, top: str
+    ) -> np.ndarray:
+        w_knn, w_cooc, w_freq, w_kw = self.co_weights
+        vote = np.zeros(len(self._co_names), dtype=np.float32)
+        if len(nn):
+            vote = (sim[nn] @ self._Y[nn]) / max(float(sim[nn].sum()), 1e-9)
+        score = w_knn * vote + w_cooc * (p_lead @ self._cooc) + w_freq * self._freq
+        if self.knowledge and w_kw:
+            score = score + w_kw * np.minimum(function_hits([doc], self._co_names, self._table)[0], 3.0)
+        if top in self._co_names:
+            score[self._co_names.index(top)] = -np.inf
+        return score
+
+    def _co(
+        self, doc: str, sim: np.ndarray, nn: np.ndarray, p_lead: np.ndarray, top: str, k: int
+    ) -> tuple[AgencyScore, ...]:
+        if not self._co_names:
+            return ()
+        score = self._co_vector(doc, sim, nn, p_lead, top)
+        order = [j for j in np.argsort(-score, kind="stable") if np.isfinite(score[j])][:k]
+        return tuple(
+            AgencyScore(
+                self.names_.get(self._co_names[j], self._co_names[j]),
+                round(float(score[j]), 4),
+                self._evidence(sim, lambda e, a=self._co_names[j]: a in e["co"]),
+            )
+            for j in order
+        )
+
+    def _evidence(self, sim: np.ndarray, pred: Any, n: int = 3) -> tuple[str, ...]:
+        """Ids of the past proposals (most similar first, similarity > 0) for which ``pred`` holds."""
+        found = []
+        for j in np.argsort(-sim, kind="stable"):
+            if sim[j] <= 0:
+                break
+            if pred(self.examples_[j]):
+                found.append(str(self.examples_[j]["id"]))
+                if len(found) == n:
+                    break
+        return tuple(found)
+
+    # -- persistence -------------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save as a folder: ``manifest.json``, ``vocabulary.json``, ``idf.npy``, ``coef.npy``,
+        ``intercept.npy``, ``examples.jsonl`` (the past proposals: evidence and co-agency votes). No pickle."""
+        self._check_fitted()
+        with atomic_folder(path) as tmp:
+            vocab = sorted(self.vocabulary_, key=self.vocabulary_.__getitem__)
+            (tmp / "vocabulary.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+            np.save(tmp / "idf.npy", self.idf_, allow_pickle=False)
+            np.save(tmp / "coef.npy", self.coef_, allow_pickle=False)
+            np.save(tmp / "intercept.npy", self.intercept_, allow_pickle=False)
+            write_jsonl(tmp / "examples.jsonl", self.examples_)
+            write_manifest(
+                tmp,
+                FORMAT,
+                FORMAT_VERSION,
+                params=self._params(),
+                classes=self.classes_,
+                names=self.names_,
+                n_examples=len(self.examples_),
+                n_features=len(vocab),
+            )
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> AgencyRouter:
+        """Load a saved router; checks the format, version and array shapes.
+
+        Raises:
+            FormatError: not a saved router, a newer format, or files that do not fit together.
+        """
+        folder = Path(path)
+        m = read_manifest(folder, FORMAT, FORMAT_VERSION)
+        try:
+            params = dict(m["params"])
+            router = cls(**params)
+            vocab = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+            idf = np.load(folder / "idf.npy", allow_pickle=False)
+            coef = np.load(folder / "coef.npy", allow_pickle=False)
+            icpt = np.load(folder / "intercept.npy", allow_pickle=False)
+            examples = read_jsonl(folder / "examples.jsonl")
+            classes = [str(c) for c in m["classes"]]
+            names = {str(k): str(v) for k, v in m["names"].items()}
+        except (KeyError, TypeError, OSError, ValueError) as exc:
+            raise FormatError(
+                f"{folder} is an incomplete or damaged agency router ({exc}); save it again"
+            ) from exc
+        nf, nc = len(vocab), len(classes)
+        if (
+            idf.shape != (nf,)
+            or coef.shape != (nc, nf)
+            or icpt.shape != (nc,)
+            or len(examples) != m.get("n_examples")
+        ):
+            raise FormatError(
+                f"{folder}: files do not fit together (vocabulary {nf}, idf {idf.shape}, coef {coef.shape}, "
+                f"classes {nc}, examples {len(examples)} vs {m.get('n_examples')}); save the router again"
+            )
+        router.classes_ = classes
+        router.vocabulary_ = {t: i for i, t in enumerate(vocab)}
+        router.idf_ = idf.astype(np.float32)
+        router.coef_ = coef.astype(np.float32)
+        router.intercept_ = icpt.astype(np.float32)
+        router.examples_ = examples
+        router.names_ = names
+        router._prepare(router._transform([e["text"] for e in examples]))
+        return router
+
+    def __repr__(self) -> str:
+        fitted = f", {len(self.classes_)} lead agencies" if hasattr(self, "classes_") else ""
+        return f"AgencyRouter(random_state={self.random_state}{fitted})"
