@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def create_app(pipeline_or_index: Any, **options: Any) -> FastAPI:
     """The web app (see :func:`govnlp.serve.app.create_app`); raises MissingExtraError without ``web``."""
-    for package in ("fastapi", "fastapi_offline", "jinja2", "multipart"):
+    for package in ("fastapi", "fastapi_offline", "jinja2", "python_multipart"):
         try:
             __import__(package)
         except ImportError:
