@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi", reason="the web extra is not installed: pip install 'govnlp[web]'")
-import uvicorn  # noqa: E402
+import uvicorn
 
-from govnlp.pipeline import Pipeline, sample_paths  # noqa: E402
-from govnlp.serve import create_app  # noqa: E402
+from govnlp.pipeline import Pipeline, sample_paths
+from govnlp.serve import create_app
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 pytestmark = pytest.mark.skipif(

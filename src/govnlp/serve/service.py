@@ -240,7 +240,7 @@ class Service:
 
         def problem(sec: dict[str, Any], text: str, ordinal: str | None = None) -> dict[str, Any]:
             if text not in sec["_problems"]:
-                entry = {"text": text, "ordinal": ordinal, "paragraphs": [], "measures": []}
+                entry: dict[str, Any] = {"text": text, "ordinal": ordinal, "paragraphs": [], "measures": []}
                 sec["_problems"][text] = entry
                 sec["problems"].append(entry)
             return sec["_problems"][text]
