@@ -137,12 +137,15 @@ class MatchResult:
     proposal: ProposalDocument
     categories: tuple[CategoryScore, ...]
     items: tuple[ItemMatch, ...]
+    #: suggested lead and co-agencies with their evidence (a ``govnlp.Routing``), when a router is present
+    routing: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "proposal": self.proposal.to_dict(),
             "categories": [c.to_dict() for c in self.categories],
             "items": [i.to_dict() for i in self.items],
+            "routing": self.routing.to_dict() if self.routing is not None else None,
         }
 
 
@@ -210,11 +213,14 @@ class Pipeline:
         index: a built :class:`govnlp.SearchIndex`.
         classifier: a fitted tagger with ``predict_proba`` and ``classes_`` (a
             :class:`govnlp.TextClassifier`, or a ``ZeroShotClassifier``), or None for no categories.
+        router: a fitted :class:`govnlp.AgencyRouter` whose lead / co-agency suggestions :meth:`match`
+            adds, or None.
     """
 
-    def __init__(self, index: Any, classifier: Any | None = None) -> None:
+    def __init__(self, index: Any, classifier: Any | None = None, router: Any | None = None) -> None:
         self.index = index
         self.classifier = classifier
+        self.router = router
         self._problem_units: bool | None = None
 
     @classmethod
@@ -224,6 +230,7 @@ class Pipeline:
         *,
         embedder: Any = None,
         classifier: Any = "zero-shot",
+        router: Any = "auto",
         show_progress_bar: bool | None = None,
         **index_options: Any,
     ) -> Pipeline:
@@ -235,6 +242,9 @@ class Pipeline:
             embedder: an Embedder or a spec for :func:`govnlp.load_embedder` (None = the default model).
             classifier: ``"zero-shot"`` (built-in CPPCC taxonomy, same embedder), a fitted
                 TextClassifier, a path to a saved one, or None.
+            router: ``"auto"`` (learn lead / co-agency routing from these replies with
+                :meth:`govnlp.AgencyRouter.from_replies` when they name at least two lead agencies), a
+                fitted AgencyRouter, a path to a saved one, or None.
             show_progress_bar: progress bars for parsing and encoding.
             **index_options: passed to :class:`govnlp.SearchIndex` (``fusion``, ``tokenizer``…).
         """
@@ -246,7 +256,7 @@ class Pipeline:
         index = SearchIndex.build(
             docs, embedder=embedder, show_progress_bar=show_progress_bar, **index_options
         )
-        return cls(index, _resolve_classifier(classifier, index.embedder))
+        return cls(index, _resolve_classifier(classifier, index.embedder), _resolve_router(router, docs))
 
     def match(
         self,
@@ -256,6 +266,7 @@ class Pipeline:
         mode: str = "hybrid",
         filters: Mapping[str, Any] | None = None,
         top_categories: int = 3,
+        top_agencies: int = 3,
     ) -> MatchResult:
         """Match each problem / suggestion of a new proposal to the most similar past measures.
 
@@ -266,6 +277,7 @@ class Pipeline:
             filters: extra metadata filters (``{"year": {"gte": 2023}}``); by default problems restated in
                 replies are left out, measures and body paragraphs are searched.
             top_categories: how many categories to report per item and for the whole proposal.
+            top_agencies: lead and co-agency suggestions to report when the pipeline has a router.
         """
         from govnlp.parsing import parse_proposal
 
@@ -284,6 +296,7 @@ class Pipeline:
             classes = [str(c) for c in self.classifier.classes_]
             item_cats = [_top(proba[i], classes, top_categories) for i in range(len(items))]
             doc_cats = _top(proba[-1], classes, top_categories)
+        routing = self.router.recommend([doc], k=top_agencies)[0] if self.router is not None else None
         return MatchResult(
             proposal=doc,
             categories=doc_cats,
@@ -291,6 +304,7 @@ class Pipeline:
                 ItemMatch(query=it, hits=tuple(MeasureMatch.from_hit(h) for h in hits), categories=cats)
                 for it, hits, cats in zip(items, hit_lists, item_cats, strict=True)
             ),
+            routing=routing,
         )
 
     def _has_problem_units(self) -> bool:
@@ -314,7 +328,16 @@ class Pipeline:
             elif self.classifier is not None:
                 self.classifier.save(tmp / "classifier")
                 tagger = {"type": "classifier"}
-            write_manifest(tmp, FORMAT, FORMAT_VERSION, tagger=tagger, records=len(self.index))
+            if self.router is not None:
+                self.router.save(tmp / "router")
+            write_manifest(
+                tmp,
+                FORMAT,
+                FORMAT_VERSION,
+                tagger=tagger,
+                records=len(self.index),
+                router=self.router is not None,
+            )
         return Path(path)
 
     @classmethod
@@ -337,7 +360,12 @@ class Pipeline:
                 classifier = TextClassifier.load(path / "classifier")
             else:
                 classifier = None
-            return cls(index, classifier)
+            router = None
+            if manifest.get("router"):
+                from govnlp.routing import AgencyRouter
+
+                router = AgencyRouter.load(path / "router")
+            return cls(index, classifier, router)
         try:
             index = SearchIndex.load(path, embedder=embedder)
         except FormatError as exc:
@@ -371,6 +399,27 @@ def _resolve_classifier(classifier: Any, embedder: Any) -> Any:
     return classifier
 
 
+def _resolve_router(router: Any, docs: list[ReplyDocument]) -> Any:
+    """Turn the ``router`` argument of :meth:`Pipeline.build` into a fitted AgencyRouter (or None)."""
+    if router is None:
+        return None
+    from govnlp.routing import AgencyRouter
+
+    if isinstance(router, str) and router == "auto":
+        n_leads = len({d.lead_agency or d.replying_agency for d in docs} - {None, ""})
+        if n_leads < 2:
+            logger.info("no agency routing: the replies name %d lead agencies (2 or more needed)", n_leads)
+            return None
+        return AgencyRouter.from_replies(docs)
+    if isinstance(router, (str, os.PathLike)):
+        return AgencyRouter.load(router)
+    if not hasattr(router, "recommend"):
+        raise ConfigError(
+            f"router must be 'auto', an AgencyRouter or a path to one; got {type(router).__name__}"
+        )
+    return router
+
+
 def demo_pipeline(
     embedder: Any = None,
     *,
@@ -386,7 +435,7 @@ def demo_pipeline(
     from govnlp.embedders.filehash import cache_dir
 
     emb = load_embedder(embedder)
-    h = hashlib.sha256(f"{__version__}\x1f{emb.fingerprint()}".encode())
+    h = hashlib.sha256(f"{__version__}\x1f{emb.fingerprint()}\x1frouter".encode())
     for p in sample_paths():
         h.update(p.name.encode() + b"\x1f" + p.read_bytes())
     folder = Path(cache) if cache is not None else cache_dir() / "demo" / h.hexdigest()[:16]
@@ -413,6 +462,14 @@ def format_result(result: MatchResult) -> str:
     cats = "、".join(f"{c.label} {c.score:.2f}" for c in result.categories) or "—"
     lines.append(f"提案：{result.proposal.title or shorten(result.proposal.text, 40)}")
     lines.append(f"类别：{cats}")
+    if result.routing is not None:
+        for label, agencies in (("建议主办", result.routing.lead), ("建议会办", result.routing.co)):
+            text = "；".join(
+                f"{a.agency} {a.score:.2f}"
+                + (f"（依据：{shorten('、'.join(a.evidence[:2]), 60)}）" if a.evidence else "")
+                for a in agencies
+            )
+            lines.append(f"{label}：{text or '—'}")
     for i, item in enumerate(result.items, 1):
         icats = "、".join(c.label for c in item.categories)
         lines.append("")

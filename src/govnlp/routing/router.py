@@ -208,7 +208,8 @@ class AgencyRouter:
     def from_replies(cls, docs: Iterable[ReplyDocument], **params: Any) -> AgencyRouter:
         """Learn from parsed replies: the proposal title and restated problems of each, with its
         ``lead_agency`` (else ``replying_agency``) and ``co_agencies``. Replies without any agency or
-        text are skipped (logged).
+        text are skipped (logged). The evidence of a suggestion is the proposal title of the supporting
+        replies (else the reply's title, else its id).
 
         Raises:
             ConfigError: fewer than two usable replies or lead agencies.
@@ -225,7 +226,7 @@ class AgencyRouter:
             texts.append(text)
             leads.append(lead)
             cos.append(list(co))
-            ids.append(doc.id)
+            ids.append(doc.proposal_title or doc.title or doc.id)
         if skipped:
             logger.info("from_replies: skipped %d replies without a proposal title or an agency", skipped)
         if len(texts) < 2:
