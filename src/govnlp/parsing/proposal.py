@@ -37,6 +37,29 @@ _SENT_RE = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")
 
 _LABEL_RE = re.compile(r"^(?:存在的?问题|主要问题|问题|现状|建议|意见|诉求|原因)\s*[：:]\s*")
 
+#: Section labels of proposal forms that open a section mid-line ("调研情况：… 问题分析：… 具体建议：…"),
+#: with the kind of section each opens: ``analysis`` (background prose), ``problem`` or ``suggestion``.
+SECTION_LABELS: dict[str, str] = {
+    "调研情况": "analysis",
+    "基本情况": "analysis",
+    "情况分析": "analysis",
+    "背景": "analysis",
+    "问题分析": "problem",
+    "存在问题": "problem",
+    "存在的问题": "problem",
+    "主要问题": "problem",
+    "原因分析": "analysis",
+    "具体建议": "suggestion",
+    "对策建议": "suggestion",
+    "几点建议": "suggestion",
+    "意见建议": "suggestion",
+    "对策与建议": "suggestion",
+    "对策和建议": "suggestion",
+}
+_SECTION_LABEL_RE = re.compile(
+    "(?:^|(?<=[。！？；\\s]))(" + "|".join(sorted(SECTION_LABELS, key=len, reverse=True)) + ")\\s*[：:]"
+)
+
 
 def _short(text: str) -> str:
     """Trim an item to a query: drop the ordinal, keep whole clauses up to MAX_ITEM characters."""
@@ -106,11 +129,18 @@ def _items(kind: str, pairs: list[tuple[str | None, str]], seen: set[str]) -> li
     return out
 
 
-def parse_proposal(text: str) -> ProposalDocument:
+def parse_proposal(text: str, *, title: str | None = None) -> ProposalDocument:
     """Parse a proposal / suggestion / citizen message into its cause, problems and suggestions.
+
+    Proposal forms such as ``调研情况：… 问题分析：… 具体建议：…`` (also 存在问题, 对策建议, 几点建议, on
+    their own line or mid-line) are cut into sections: the background and analysis prose goes to
+    ``analysis``, the problems and suggestions become items (from 1. 2. 3., （一）, 一是… enumerations, or
+    sentence by sentence).
 
     Args:
         text: the proposal's text (a title line is optional).
+        title: the title (案由) when it is kept apart from the text, as in most proposal databases; the
+            text is then all body.
 
     Returns:
         A :class:`~govnlp.documents.ProposalDocument`; ``queries()`` gives the items to match against
@@ -128,10 +158,16 @@ def parse_proposal(text: str) -> ProposalDocument:
         raise ParseError(
             f"expected the proposal's text (str), found {type(text).__name__}. Pass the text itself."
         )
+    if title is not None and not isinstance(title, str):
+        raise ParseError(f"title must be a str or None, found {type(title).__name__}")
+    if title is not None and title.strip() and not text.strip():
+        text = title
+        title = None
     if not text.strip():
         raise ParseError(
             "empty input: expected the text of a proposal, suggestion or message, found only whitespace."
         )
+    given = title.strip() if title is not None and title.strip() else None
     ct = clean_text(text)
     orig = ct.text
     norm = matching_form(orig)
@@ -139,7 +175,8 @@ def parse_proposal(text: str) -> ProposalDocument:
     nlines = norm.split("\n")
     title = None
     if (
-        nlines
+        given is None
+        and nlines
         and nlines[0]
         and len(nlines[0]) <= 60
         and not re.search(r"[。！？]$", nlines[0])
@@ -153,12 +190,24 @@ def parse_proposal(text: str) -> ProposalDocument:
         if title is None and len(cause) <= 60:
             title = cause
     body_start = len(lines[0]) + 1 if title and title == lines[0].strip() else 0
+    if given is not None:
+        title = given
+        body_start = 0
     seen: set[str] = set()
     problems: list[ProposalItem] = []
     suggestions: list[ProposalItem] = []
-    for kind, seg_norm, seg_orig in _segments(norm[body_start:], orig[body_start:]):
+    analysis: list[str] = []
+    segments = _labelled_segments(norm[body_start:], orig[body_start:])
+    # in a text with problem or suggestion sections, unlabelled prose is background, not items
+    sectioned = any(k in ("problem", "suggestion") for k, _, _ in segments)
+    for kind, seg_norm, seg_orig in segments:
         if kind == "cause":
             continue
+        if kind == "analysis" or (kind == "auto" and sectioned):
+            analysis.append(seg_orig.strip())
+            continue
+        if kind == "problem":
+            analysis.append(seg_orig.strip())
         pairs = _enumerated(seg_norm, seg_orig)
         if kind == "auto" and not pairs:
             # classify sentence by sentence, then merge short neighbours of the same kind
@@ -180,13 +229,30 @@ def parse_proposal(text: str) -> ProposalDocument:
     if cause is None and problems == [] and suggestions == [] and orig.strip():
         cause = _short(orig[body_start:] or orig)
     return ProposalDocument(
-        id=content_id(orig, prefix="prop-"),
+        id=content_id(orig, prefix="prop-") if given is None else content_id(given, orig, prefix="prop-"),
         title=title,
         cause=cause,
         problems=tuple(problems),
         suggestions=tuple(suggestions),
         text=orig,
+        analysis="\n".join(a for a in analysis if a) or None,
     )
+
+
+def _labelled_segments(norm: str, orig: str) -> list[tuple[str, str, str]]:
+    """:func:`_segments` of each part between the section labels (调研情况：, 具体建议：…) of a form."""
+    marks = list(_SECTION_LABEL_RE.finditer(norm))
+    if not marks:
+        return _segments(norm, orig)
+    out: list[tuple[str, str, str]] = []
+    if marks[0].start() > 0:
+        out.extend(_segments(norm[: marks[0].start()], orig[: marks[0].start()]))
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(norm)
+        kind = SECTION_LABELS[m.group(1)]
+        for k, n, o in _segments(norm[m.end() : end], orig[m.end() : end]):
+            out.append((kind if k == "auto" else k, n, o))
+    return out
 
 
 _HEAD_STRIP_RE = re.compile(rf"^(?:[{CN_NUM}]{{1,2}}、|（[{CN_NUM}]{{1,2}}）|\d{{1,2}}[.、]|[【〔])\s*")
