@@ -302,6 +302,8 @@ class ProposalDocument:
     problems: tuple[ProposalItem, ...] = ()
     suggestions: tuple[ProposalItem, ...] = ()
     text: str = ""
+    #: the background and analysis prose (调研情况 / 问题分析 …), apart from the problem and suggestion items
+    analysis: str | None = None
 
     def queries(self) -> list[ProposalItem]:
         """The items to match against past measures: problems, then suggestions; the whole text if none."""
@@ -320,6 +322,7 @@ class ProposalDocument:
             "problems": [p.to_dict() for p in self.problems],
             "suggestions": [s.to_dict() for s in self.suggestions],
             "text": self.text,
+            "analysis": self.analysis,
         }
 
     @classmethod
@@ -331,4 +334,5 @@ class ProposalDocument:
             problems=tuple(ProposalItem.from_dict(x) for x in d.get("problems") or ()),
             suggestions=tuple(ProposalItem.from_dict(x) for x in d.get("suggestions") or ()),
             text=str(d.get("text", "")),
+            analysis=d.get("analysis"),
         )
