@@ -29,7 +29,7 @@ from govnlp.classify.methods import method_class, parse_method, take
 from govnlp.classify.taxonomy import Taxonomy
 from govnlp.classify.text import check_text_list
 from govnlp.errors import ConfigError, FormatError
-from govnlp.storage import atomic_folder, read_manifest, write_manifest
+from govnlp.storage import atomic_folder, consistent_load, read_manifest, write_manifest
 
 if TYPE_CHECKING:
     from govnlp.embedders.base import Embedder
@@ -448,6 +448,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return path
 
     @classmethod
+    @consistent_load
     def load(cls, path: str | os.PathLike[str], *, embedder: str | Embedder | None = None) -> TextClassifier:
         """Load a folder written by :meth:`save`.
 
