@@ -8,7 +8,10 @@ message replies, the cost of opencc conversion next to govnlp's character table,
 ``message_reply/dev.jsonl``, every page in ``reply_excerpts/docs``, every ``body_text`` and ``page_html``
 (through the HTML reader) in ``policy_documents/policies.jsonl``, and prints how often each field was found
 and how many exceptions were raised (must be 0). For ``reply_excerpts``, kind and replying agency are
-compared with the hand-read values in ``index.csv``.
+compared with the hand-read values in ``index.csv`` (whose agency column was often read off the page's
+metadata, which ``replying_agency`` no longer takes: ``agency_or_source_accuracy_*`` counts
+``replying_agency or source_agency``). ``date_equals_page_date_only`` counts documents whose ``date`` equals
+a page-metadata date while no date is written in their closing lines (0 means no page date was taken).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from govnlp.documents import ReplyDocument  # noqa: E402
 from govnlp.parsing import parse_reply  # noqa: E402
+from govnlp.parsing.header import parse_date  # noqa: E402
 from govnlp.parsing.normalise import matching_form  # noqa: E402
 from govnlp.parsing.reader import html_to_text  # noqa: E402
 
@@ -48,8 +52,10 @@ FIELDS = (
     "lead_agency",
     "co_agencies",
     "replying_agency",
+    "source_agency",
     "document_number",
     "date",
+    "published",
     "handling_class",
     "contact",
     "sections",
@@ -168,6 +174,21 @@ def _agency_match(found: str | None, expected: str) -> tuple[bool, bool]:
     return exact, relaxed
 
 
+def _page_date_only(d: ReplyDocument) -> bool:
+    """``date`` equals a date of the page's metadata and no paragraph outside the opening writes it."""
+    if not d.date:
+        return False
+    page = d.meta.get("page") or {}
+    if d.date not in {parse_date(matching_form(str(v)), last=False) for v in page.values()}:
+        return False
+    for p in d.paragraphs:
+        if p.role != "opening":
+            t = matching_form(p.text)
+            if d.date in (parse_date(t), parse_date(t, last=False)):
+                return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpora", default=str(ROOT / ".." / "shared" / "corpora"))
@@ -221,14 +242,20 @@ def main(argv: list[str] | None = None) -> int:
         texts = [(ex / r["file"]).read_text(encoding="utf-8") for r in index]
         res, docs = coverage("reply_excerpts", texts)
         kind_ok = sum(1 for d, r in zip(docs, index, strict=True) if d and d.kind == r["kind"])
-        exact = relaxed = 0
+        exact = relaxed = exact_src = relaxed_src = 0
         for d, r in zip(docs, index, strict=True):
             e, rl = _agency_match(d.replying_agency if d else None, r["agency"])
             exact += e
             relaxed += rl
+            e, rl = _agency_match((d.replying_agency or d.source_agency) if d else None, r["agency"])
+            exact_src += e
+            relaxed_src += rl
         res["kind_accuracy"] = round(kind_ok / len(index), 3)
         res["agency_accuracy_exact"] = round(exact / len(index), 3)
         res["agency_accuracy_relaxed"] = round(relaxed / len(index), 3)
+        res["agency_or_source_accuracy_exact"] = round(exact_src / len(index), 3)
+        res["agency_or_source_accuracy_relaxed"] = round(relaxed_src / len(index), 3)
+        res["date_equals_page_date_only"] = sum(1 for d in docs if d and _page_date_only(d))
         res["agency_found_precision_relaxed"] = round(
             relaxed / max(1, sum(1 for d in docs if d and d.replying_agency)), 3
         )
@@ -249,7 +276,11 @@ def main(argv: list[str] | None = None) -> int:
         fr = v["found_rate"]  # type: ignore[index]
         extra = ""
         if name == "reply_excerpts":
-            extra = f" kind_acc={v['kind_accuracy']} agency_acc(exact/relaxed)={v['agency_accuracy_exact']}/{v['agency_accuracy_relaxed']}"  # type: ignore[index]
+            extra = (
+                f" kind_acc={v['kind_accuracy']} agency_acc(exact/relaxed)={v['agency_accuracy_exact']}/"  # type: ignore[index]
+                f"{v['agency_accuracy_relaxed']} agency_or_source_acc={v['agency_or_source_accuracy_exact']}/"  # type: ignore[index]
+                f"{v['agency_or_source_accuracy_relaxed']} date_equals_page_date_only={v['date_equals_page_date_only']}"  # type: ignore[index]
+            )
         logger.info(
             "%s: %d docs, %d exceptions, %.2fs%s", name, v["documents"], v["exceptions"], v["seconds"], extra
         )  # type: ignore[index]

@@ -423,16 +423,20 @@ def test_self_lead_without_signer_kept_as_written() -> None:
             "??????????河西区住房和城乡建设局\n????????2023年4月27日",
             "河西区住房和城乡建设局",
         ),
-        # a page's key | value metadata table without colons
-        (
-            "索引号 | 12345678-/2021-0001 | 发布机构 | 南山县文化和旅游局 | 公开目录 | 建议办理结果\n"
-            "周某代表：\n您提出的建议收悉，现答复如下：\n我局将争取项目资金改善乡村旅游道路。",
-            "南山县文化和旅游局",
-        ),
     ],
 )
 def test_replying_agency_patterns(text: str, agency: str) -> None:
     assert parse_reply(text).replying_agency == agency
+
+
+def test_page_table_publisher_is_the_source_not_the_replier() -> None:
+    """A page's key | value metadata table without colons: 发布机构 is page metadata (issue 11)."""
+    doc = parse_reply(
+        "索引号 | 12345678-/2021-0001 | 发布机构 | 南山县文化和旅游局 | 公开目录 | 建议办理结果\n"
+        "周某代表：\n您提出的建议收悉，现答复如下：\n我局将争取项目资金改善乡村旅游道路。"
+    )
+    assert doc.source_agency == "南山县文化和旅游局"
+    assert doc.replying_agency is None
 
 
 def test_site_footer_is_not_the_replying_agency() -> None:

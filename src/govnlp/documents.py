@@ -201,6 +201,10 @@ _NESTED = {
 class ReplyDocument:
     """A parsed government reply (答复). Build one with :func:`govnlp.parse_reply`.
 
+    ``date`` is the date of signing (the 落款), ``replying_agency`` who signs; ``published`` (the page's
+    publication date) and ``source_agency`` (the page's 发布机构/来源) come from page metadata and are
+    never taken for them.
+
     Example:
         >>> doc = parse_reply("丽水市综合行政执法局关于对市政协五届三次会议第14号提案的答复\\n民进市委会：…")
         >>> doc.kind, doc.proposal_number
@@ -218,8 +222,10 @@ class ReplyDocument:
     lead_agency: str | None = None
     co_agencies: tuple[str, ...] = ()
     replying_agency: str | None = None
+    source_agency: str | None = None
     document_number: str | None = None
     date: str | None = None
+    published: str | None = None
     handling_class: str | None = None
     contact: Contact | None = None
     sections: tuple[Section, ...] = ()
@@ -250,7 +256,8 @@ class ReplyDocument:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ReplyDocument:
-        """Read the interchange form back (``from_dict(doc.to_dict()) == doc``)."""
+        """Read the interchange form back (``from_dict(doc.to_dict()) == doc``); missing keys (dicts written
+        before a field existed, e.g. without ``published``/``source_agency``) take their defaults."""
         kwargs: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in d:

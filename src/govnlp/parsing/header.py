@@ -16,7 +16,15 @@ from govnlp.parsing.vocabulary import (
     AGENCY_NAME,
     AGENCY_OK_CHARS,
     CN_NUM,
+    DATE_AR,
+    DATE_CN,
+    DATE_ONLY_RE,
     DATE_RES,
+    PAGE_DATE_KEYS,
+    REPLIER_FIELD_KEYS,
+    SIGNING_DATE_KEYS,
+    SOURCE_AGENCY_KEYS,
+    TRAILING_DATE_RE,
     cn_to_int,
 )
 
@@ -31,8 +39,10 @@ __all__ = [
     "find_kind",
     "find_proposal_number",
     "find_proposal_title",
+    "find_published",
     "find_replying_agency",
     "find_session",
+    "find_source_agency",
     "find_title",
     "parse_date",
 ]
@@ -45,7 +55,10 @@ _TITLE_WORD_RE = re.compile(
     r"答\s*复|复\s*函|回\s*复|办理意见|会办意见|协办意见|办理情况|办理结果|的函|建议办理单|提案办理单|办理单|办理报告|进展情况"
 )
 _TITLE_STRONG_RE = re.compile(r"答\s*复|复\s*函|的函|会办意见|协办意见|办理意见|回\s*复")
-_TITLE_BAD_RE = re.compile(r"[。！？]|收悉|如下：|^(?:关于)?(?:印发|转发)")
+# a sentence, an acknowledgement, a cover letter, or a page's metadata row (发布日期 2021-07-02)
+_TITLE_BAD_RE = re.compile(
+    r"[。！？]|收悉|如下：|^(?:关于)?(?:印发|转发)|索引号|公开目录|主题分类|发布(?:日期|时间|机构)|(?:19|20)\d{2}-\d{1,2}-\d{1,2}"
+)
 
 
 def find_title(lines: list[str]) -> str | None:
@@ -288,41 +301,78 @@ _LABELED_TITLE_RE = re.compile(
 _BOOK_RE = re.compile(r"《([^《》]{3,100})》")
 _QUOTE_RE = re.compile(r"[“\"]((?:关于)?[^“”\"]{3,80}(?:建议|提案|议案|问题|意见))[”\"]")
 _BARE_RE = re.compile(
-    r"(?:提出的|提交的|所提|领衔的|关于)(关于[^，。；《》“”]{3,80}?(?:的)?(?:建议|提案|议案))(?:已)?(?:收悉|，|。|交|由|转)"
+    r"(?:提出的?|提交的?|所提|领衔的|关于)(关于[^，。；《》“”]{3,80}?(?:的)?(?:建议|提案|议案))(?:已)?(?:收悉|，|。|交|由|转|（)"
 )
 _NOT_PROPOSAL_TITLE = re.compile(
     r"(?:通知|方案|办法|规定|条例|法|意见|规划|计划|纲要|决定|细则|指南|标准|专报|报告|决议|公告|通报|函)$"
 )
 
 
-def find_proposal_title(head: str, meta: dict[str, str]) -> str | None:
-    """The title of the proposal answered: a labelled field, a 《…》 or “…” near 提案/建议, or 提出的关于…的建议."""
-    m = _LABELED_TITLE_RE.search(head)
-    if m:
-        return m.group(1).strip('《》“”" ')
+# the words that frame a proposal's title: 提出的《…》, 《…》收悉, 第12号《…》, 《…》的答复
+_BOOK_LEAD_RE = re.compile(r"(?:提出的?|提交的?|所提|领衔的?|关于|第\s*\S{1,12}\s*号|对)$")
+_BOOK_TAIL_RE = re.compile(r"^(?:已|业已)?(?:收悉|的?(?:答复|复函|办理)|（?(?:提案|建议|议案))")
+# 关于“X”的提案, 提出的“X”: X is the title
+_QUOTED_TOPIC_RES = (
+    re.compile(r"[“\"]([^“”\"]{3,80})[”\"]的?(?:提案|建议|议案)"),
+    re.compile(r"(?:提出|提交|所提)的?[“\"]([^“”\"]{3,80})[”\"]"),
+)
+# 《关于…的建议（第24号建议）收悉: the closing 》 forgotten
+_OPEN_BOOK_RE = re.compile(r"《([^《》\n]{3,100}?(?:建议|提案|议案))(?=（|已?收悉)")
+_WRAPPED_RE = re.compile(r"[《“][^《》“”]*[》”]")
+
+
+def _unwrap(text: str) -> str:
+    """Join a 《…》 or “…” that a line break cut in two (a title split across lines)."""
+    if "\n" not in text:
+        return text
+    return _WRAPPED_RE.sub(lambda m: m.group(0).replace("\n", ""), text)
+
+
+def find_proposal_title(head: str, meta: dict[str, str], title: str | None = None) -> str | None:
+    """The title of the proposal answered, from the reply's opening (and its title).
+
+    In order: a labelled field (题目：…, 案由：…; not the reply's own 标题：…的答复); a 《…》 framed as the
+    proposal (提出的《…》, 《…》收悉, 第N号《…》, 关于《…》的答复) or ending in 建议/提案/议案; a 《…的建议
+    whose 》 was forgotten; the quoted topic of 关于“X”的提案 or 提出的“X” (X); a quoted title ending in
+    建议/提案; a bare 提出的关于…的建议. A 《…》 or “…” split across lines is joined.
+    """
+    head = _unwrap(head)
+    if title and title not in head:
+        head = f"{title}\n{head}"
+    for ml in _LABELED_TITLE_RE.finditer(head):
+        if not _TITLE_STRONG_RE.search(ml.group(1)):  # 标题：…的答复 is the reply's own title
+            return ml.group(1).strip('《》“”" ')
     best: tuple[int, str] | None = None
-    for m in _BOOK_RE.finditer(head):
-        t = m.group(1).strip()
-        if _NOT_PROPOSAL_TITLE.search(t) and not re.search(r"(?:建议|提案|议案)$", t):
+    for mb in _BOOK_RE.finditer(head):
+        t = mb.group(1).strip()
+        framed = bool(
+            _BOOK_LEAD_RE.search(head[max(0, mb.start() - 14) : mb.start()])
+            or _BOOK_TAIL_RE.match(head[mb.end() : mb.end() + 8])
+        )
+        proposal_like = bool(re.search(r"(?:建议|提案|议案)$", t))
+        if _NOT_PROPOSAL_TITLE.search(t) and not proposal_like and not framed:
             continue
-        score = 0
-        if re.search(r"(?:建议|提案|议案)$", t):
-            score += 2
-        if t.startswith("关于"):
-            score += 1
-        ctx = head[max(0, m.start() - 12) : m.start()] + head[m.end() : m.end() + 12]
-        if re.search(r"提案|建议|议案|号|提出|收悉", ctx):
+        score = 2 * proposal_like + t.startswith("关于") + 2 * framed
+        ctx = head[max(0, mb.start() - 12) : mb.start()] + head[mb.end() : mb.end() + 12]
+        if not framed and re.search(r"提案|建议|议案|号|提出|收悉", ctx):
             score += 2
         if best is None or score > best[0]:
             best = (score, t)
     if best is not None and best[0] >= 2:
         return best[1]
+    m = _OPEN_BOOK_RE.search(head)
+    if m:
+        return m.group(1)
+    for rx in _QUOTED_TOPIC_RES:
+        m = rx.search(head)
+        if m:
+            return m.group(1).strip()
     m = _QUOTE_RE.search(head)
     if m:
         return m.group(1)
     m = _BARE_RE.search(head)
     if m:
-        return m.group(1)
+        return m.group(1).replace("\n", "")
     return best[1] if best else None
 
 
@@ -449,13 +499,14 @@ def find_replying_agency(
     header: list[str] | None = None,
     tail: str = "",
 ) -> str | None:
-    """Who signs the reply, from the strongest evidence to the weakest.
+    """Who signs the reply, from the strongest evidence to the weakest; None rather than the page's publisher.
 
-    The signature line in the closing; "请与X联系" near the end; the title's prefix (X关于…, also after a
-    year: 2019年X对…); a lone agency line above the title; a 主办单位/承办单位：X line under the reply; the
-    agency in brackets after the title (…的答复（水利局）); the page's 承办单位/公开主体/发布机构/制定机关
-    field; the contact's unit; 来源.
+    The signature line in the closing; the title's issuer (X关于…, also after a year: 2019年X对…), or a lone
+    agency line above the title; the agency in brackets after the title (…的答复（水利局）); a
+    承办单位/答复单位/主办单位：X line of the reply; "请与X联系" near the end; a 承办单位 field; the contact's
+    unit. Page metadata (发布机构, 来源, 公开主体) alone is not the replier: see :func:`find_source_agency`.
     """
+    header = header or []
     for line in reversed(closing):
         t = line.strip()
         if len(t) > 60 or re.match(r"^(?:抄|送|附件|联系|电话|地址)", t):
@@ -463,35 +514,35 @@ def find_replying_agency(
         m = SIGNATURE_RE.match(t)
         if m and not re.search(r"(?:主办|承办|协办|会办)$", m.group(1)):
             return m.group(1)
-    m = _CONTACT_US_RE.search(tail)
-    if m:
-        return m.group(1)
     if title:
         m = _TITLE_PREFIX_RE.match(_YEAR_PREFIX_RE.sub("", title))
         if m:
             return m.group(1)
-    for i, line in enumerate(header or []):
+    for i, line in enumerate(header):
         m = _LONE_AGENCY_RE.match(line.strip())
-        if m and i + 1 < len(header or []) and re.match(r"^(?:关于|对|就)", (header or [])[i + 1].strip()):
-            return m.group(1)
-    for line in reversed(closing):
-        # "主办单位：某区建设和管理委员会" under the reply (a whole line: not a site footer with 版权所有)
-        m = _LABELED_AGENCY_RE.match(line.strip())
-        if m and not _GENERIC_OFFICE_RE.search(m.group(1)):
+        if m and i + 1 < len(header) and re.match(r"^(?:关于|对|就)", header[i + 1].strip()):
             return m.group(1)
     if title:
         # "对…第3号建议的答复（水利局）"
         m = _TITLE_SUFFIX_AGENCY_RE.search(title)
         if m:
             return m.group(1)
-    for key in ("承办单位", "公开主体", "发布机构", "发文机关", "制定机关"):
+    for line in [*header, *reversed(closing)]:
+        # "承办单位：某区建设和管理委员会" in the reply (a whole line: not a site footer with 版权所有)
+        m = _LABELED_AGENCY_RE.match(line.strip())
+        if m and not _GENERIC_OFFICE_RE.search(m.group(1)):
+            return m.group(1)
+    for i, line in enumerate(header[:-1]):
+        # a form with the field name on one line and the agency on the next: 承办单位 / 某县市场监督管理局
+        m = _LONE_AGENCY_RE.match(header[i + 1].strip())
+        if m and line.strip(" ：:") in REPLIER_FIELD_KEYS:
+            return m.group(1)
+    m = _CONTACT_US_RE.search(tail)
+    if m:
+        return m.group(1)
+    for key in REPLIER_FIELD_KEYS:
         v = meta.get(key)
-        if (
-            v
-            and 2 <= len(v) <= 40
-            and _AGENCY_OK.search(_strip_paren(v))
-            and not _GENERIC_OFFICE_RE.search(v)
-        ):
+        if v and _agency_like(v) and not _GENERIC_OFFICE_RE.search(v):
             return v
     if (
         contact
@@ -499,15 +550,28 @@ def find_replying_agency(
         and re.search(r"(?:局|委员会|厅|大队|支队|中心|政府|办公室|委)$", contact.department)
     ):
         return contact.department
-    for key in ("文章来源", "来源", "信息来源"):
-        v = meta.get(key)
-        if (
-            v
-            and 2 <= len(v) <= 40
-            and _AGENCY_OK.search(_strip_paren(v))
-            and not _GENERIC_OFFICE_RE.search(v)
-        ):
+    return None
+
+
+def _agency_like(v: str) -> bool:
+    return 2 <= len(v) <= 40 and bool(_AGENCY_OK.search(_strip_paren(v)))
+
+
+_SOURCE_LINE_RE = re.compile(r"(?:^|\s)(?:发布机构|信息来源|文章来源|来源)\s*[：:]\s*([^\s：:]{2,40})")
+
+
+def find_source_agency(meta: dict[str, str], lines: list[str]) -> str | None:
+    """Who published the page: its 发布机构/公开主体/发文机关/制定机关/来源 field, or a ``来源：X`` in a header
+    or footer line; only a name that ends like an agency (not 本站, not a newspaper without one)."""
+    for key in SOURCE_AGENCY_KEYS:
+        v = meta.get(key, "").strip()
+        if v and _agency_like(v):
             return v
+    for line in lines:
+        if len(line) <= 120:
+            m = _SOURCE_LINE_RE.search(line)
+            if m and _agency_like(m.group(1)):
+                return m.group(1)
     return None
 
 
@@ -538,32 +602,94 @@ def parse_date(text: str, last: bool = True) -> str | None:
     return found[-1][1] if last else found[0][1]
 
 
-def find_date(closing: list[str], meta: dict[str, str], header: list[str]) -> str | None:
-    """The date of signing: the last date in the closing lines, else a page date field, else the header."""
+# a line that states when the page went up, not when the reply was signed
+_PAGE_DATE_LINE_RE = re.compile(
+    r"(?:发布|更新|生成|生效|公开|公布|录入|上传|成文|修改|发文)(?:日期|时间|于)|^\W*(?:日期|时间)\s*[：:]|发表|浏览|"
+    r"点击|访问|阅读|来源|字体|编辑|\d{1,2}\s*[：:]\s*\d{2}"
+)
+# any labelled date (交办时间：…, 发布日期：…) or a time of day: not a 落款
+_LABELLED_DATE_RE = re.compile(r"(?:时间|日期)\s*[：:]|\d{1,2}\s*[：:]\s*\d{2}")
+_SIGNING_LABEL_RE = re.compile(r"^(?:答复|签发|办结|办复)(?:日期|时间)\s*[：:]")
+_WRITTEN_DATE_RE = re.compile(rf"{DATE_AR}|{DATE_CN}")
+_END_NUMERIC_DATE_RE = re.compile(r"[。！!]\s*(?:19|20)\d{2}[-./]\d{1,2}[-./]\d{1,2}$")
+_BRACKETED_DATE_RE = re.compile(rf"^[（(]\s*(?:{DATE_AR}|{DATE_CN})\s*[）)]$")
+
+
+def _signing_date_in(line: str) -> str | None:
+    """The date of a 落款 line: written out (2024年7月11日, 二〇二四年七月十一日) anywhere in a short line,
+    or a numeric date (2024-7-11) alone or after a signature; never a labelled page date or a time of day."""
+    if _SIGNING_LABEL_RE.match(line):
+        return parse_date(line)
+    if _PAGE_DATE_LINE_RE.search(line) or _LABELLED_DATE_RE.search(line):
+        return None
+    if _WRITTEN_DATE_RE.search(line) or DATE_ONLY_RE.match(line) or _END_NUMERIC_DATE_RE.search(line):
+        return parse_date(line)
+    m = SIGNATURE_RE.match(line)
+    if m and DATE_ONLY_RE.match(line[m.end() :].strip()):
+        return parse_date(line)
+    return None
+
+
+def find_date(
+    closing: list[str],
+    meta: dict[str, str],
+    header: list[str],
+    body: list[str] | None = None,
+    last: list[str] | None = None,
+) -> str | None:
+    """The date of signing (the 落款), or None: never a page date.
+
+    In order: the last signing date in the closing lines (after a signature, after 抄送, or a 答复日期 line);
+    a 答复日期/签发日期 field; a date standing alone as the last such paragraph of the body (a closing the
+    layout missed) or as the document's last paragraph (``last``: the last two paragraphs, the date alone
+    or under a signature); a bracketed date under the title (（2024年7月11日）). Page dates (发布时间, 更新时间,
+    生成日期, 成文日期 of a metadata table, a time of day) are left to :func:`find_published`.
+    """
     for line in reversed(closing):
-        if len(line) <= 60 or re.search(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$", line):
-            d = parse_date(line)
+        if len(line) <= 60 or TRAILING_DATE_RE.search(line):
+            d = _signing_date_in(line.strip())
             if d:
                 return d
-    for key in (
-        "答复日期",
-        "成文日期",
-        "成文时间",
-        "公布日期",
-        "发布日期",
-        "日期",
-        "发布时间",
-        "时间",
-        "生成日期",
-    ):
+    for key in SIGNING_DATE_KEYS:
         if key in meta:
             d = parse_date(meta[key])
             if d:
                 return d
+    for line in reversed(body or []):
+        t = line.strip()
+        if DATE_ONLY_RE.match(t) and _WRITTEN_DATE_RE.search(t):
+            return parse_date(t)
+    if (
+        last
+        and DATE_ONLY_RE.match(last[-1].strip())
+        and (len(last) == 1 or _WRITTEN_DATE_RE.search(last[-1]) or SIGNATURE_RE.match(last[-2].strip()))
+    ):
+        return parse_date(last[-1])
     for line in header:
-        if len(line) <= 60:
-            d = parse_date(line)
+        if _BRACKETED_DATE_RE.match(line.strip()):
+            return parse_date(line)
+    return None
+
+
+def find_published(lines: list[str], meta: dict[str, str], signed: str | None = None) -> str | None:
+    """The page's publication date (ISO), from its metadata: a 发布日期/发布时间/公开日期/更新时间/生成日期
+    field (成文日期 only when none is given), else a header or footer line that carries a page date
+    (``2021-07-02 09:23 来源：…``, ``更新时间：…``), else a bare numeric date line that is not the signing date.
+    """
+    for key in PAGE_DATE_KEYS:
+        if key in meta:
+            d = parse_date(meta[key], last=False)
             if d:
+                return d
+    for line in lines:
+        if len(line) <= 80 and _PAGE_DATE_LINE_RE.search(line) and not _SIGNING_LABEL_RE.match(line):
+            d = parse_date(line, last=False)
+            if d:
+                return d
+    for line in lines:
+        if DATE_ONLY_RE.match(line.strip()) and not _WRITTEN_DATE_RE.search(line):
+            d = parse_date(line)
+            if d and d != signed:
                 return d
     return None
 

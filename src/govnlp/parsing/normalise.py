@@ -18,6 +18,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from govnlp.parsing.vocabulary import AGENCY_NAME
+
 __all__ = ["CleanText", "clean_text", "matching_form", "to_simplified"]
 
 _SPACE_TABLE: dict[int, str | None] = {
@@ -28,9 +30,10 @@ _SPACE_TABLE.update({ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad
 _ODD_SPACE_RE = re.compile("[" + "".join(chr(k) for k in _SPACE_TABLE) + "]")
 _TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,300})?/?>")
 _ENTITY_RE = re.compile(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,5}|[a-zA-Z]{2,8});")
-_TONE = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
-_PINYIN_RE = re.compile(rf"(?<=[\u4e00-\u9fff])\((?=[a-zü]*[{_TONE}])[a-zü{_TONE}]{{1,7}}\)")
-_PINYIN_HINT_RE = re.compile(rf"\((?=[a-zü]*[{_TONE}])")
+_TONE = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+# pinyin that a conversion left after a character: 關(guān)于, 現（xiàn）在
+_PINYIN_RE = re.compile(rf"(?<=[\u4e00-\u9fff])[(（](?=[a-zü]*[{_TONE}])[a-zü{_TONE}]{{1,7}}[)）]")
+_PINYIN_HINT_RE = re.compile(rf"[(（](?=[a-zü]*[{_TONE}])")
 _PIPES_RE = re.compile(r"\|[| ]*")
 _SPACES_RE = re.compile(r"[ ]{2,}")
 # a footnote number glued between a sentence end and the next sentence: "更安全。135市经信局"
@@ -135,6 +138,18 @@ META_KEYS = (
     "作者",
     "编辑",
     "字号",
+    "公开主体",
+    "所属机构",
+    "公开日期",
+    "公开时间",
+    "更新日期",
+    "更新时间",
+    "生效日期",
+    "失效日期",
+    "废止日期",
+    "发文日期",
+    "签发日期",
+    "办结日期",
 )
 _META_KEY_SET = frozenset(META_KEYS)
 _QMARK_RUN_RE = re.compile(r"(?m)^[ \t]*\?{2,}[ \t]*")
@@ -146,6 +161,8 @@ _META_PAIR_RE = re.compile(
 )
 
 
+# a value on the line under its key that is an agency name (委员会 holds 委员, which otherwise says content)
+_AGENCY_VALUE_RE = re.compile(rf"^{AGENCY_NAME}$")
 _NOT_META_VALUE_RE = re.compile(r"关于|答复|会议|建议|提案|代表|委员|复函|。|：")
 
 
@@ -239,6 +256,10 @@ def _fast() -> tuple[
     return trad_re, table, common, rare_re, rare
 
 
+# 覆 is a simplified character too (覆盖): only the reply words written with it in traditional are mapped
+_FU_RE = re.compile(r"[答函回批]\s*覆|覆\s*[函信]")
+
+
 def matching_form(text: str) -> str:
     """Map ``text`` to the form patterns run on; same length as ``text`` (offsets carry over).
 
@@ -250,6 +271,8 @@ def matching_form(text: str) -> str:
         '关于第72号提案（A类）'
     """
     trad_re, table, common, rare_re, rare = _fast()
+    if "覆" in text:
+        text = _FU_RE.sub(lambda m: m.group(0).replace("覆", "复"), text)
     if trad_re.search(text):
         return text.translate(table)
     for a, b in common:
@@ -303,7 +326,7 @@ def _clean_chars(raw: str) -> str:
         text = _TAG_RE.sub(" ", text)
     if "&" in text:
         text = _ENTITY_RE.sub(lambda m: html.unescape(m.group(0)), text).translate(_SPACE_TABLE)
-    if "(" in text and _PINYIN_HINT_RE.search(text):
+    if ("(" in text or "（" in text) and _PINYIN_HINT_RE.search(text):
         text = _PINYIN_RE.sub("", text)
     return text
 
@@ -326,8 +349,9 @@ def clean_text(raw: str) -> CleanText:
     if "??" in text:
         text = _QMARK_RUN_RE.sub("", text)  # full-width spaces lost to a wrong encoding ("????昆区住建局")
     table_meta: dict[str, str] = {}
+    table_rows: set[int] = set()
     if "|" in text:
-        table_meta = _pipe_table_meta(text)
+        table_meta, table_rows = _pipe_table_meta(text)
         text = _PIPES_RE.sub(" ", text)
     if "  " in text:
         text = _SPACES_RE.sub(" ", text)
@@ -337,10 +361,10 @@ def clean_text(raw: str) -> CleanText:
     meta: dict[str, str] = {}
     dropped = 0
     pending_key: str | None = None
-    for raw_line, raw_m in zip(text.split("\n"), norm_all.split("\n"), strict=True):
+    for row, (raw_line, raw_m) in enumerate(zip(text.split("\n"), norm_all.split("\n"), strict=True)):
         line = raw_line.strip()
-        if not line:
-            continue
+        if not line or row in table_rows:
+            continue  # a key | value metadata row went to ``meta``
         m_line = raw_m.strip()
         if pending_key is not None:
             key = pending_key
@@ -349,7 +373,7 @@ def clean_text(raw: str) -> CleanText:
                 not _META_LINE_RE.match(m_line)
                 and not _META_ONLY_RE.match(m_line)
                 and len(line) <= 40
-                and not _NOT_META_VALUE_RE.search(m_line)
+                and (not _NOT_META_VALUE_RE.search(m_line) or _AGENCY_VALUE_RE.match(m_line))
             ):
                 meta.setdefault(key, line)
                 continue
@@ -378,21 +402,24 @@ def clean_text(raw: str) -> CleanText:
     return CleanText(lines, meta, dropped, norm_lines)
 
 
-def _pipe_table_meta(text: str) -> dict[str, str]:
-    """Metadata from a page's key | value table row (``索引号 | … | 发布机构 | 某县文旅局 | …``), no colons."""
+def _pipe_table_meta(text: str) -> tuple[dict[str, str], set[int]]:
+    """Metadata from a page's key | value table rows (``索引号 | … | 发布机构 | 某县文旅局 | …``), no colons,
+    and the indexes of those rows (they are metadata, not content)."""
     meta: dict[str, str] = {}
-    for line in text.split("\n"):
+    rows: set[int] = set()
+    for row, line in enumerate(text.split("\n")):
         if len(line) > 400 or line.count("|") < 3:
             continue  # a metadata row is short
         cells = [c.strip() for c in line.split("|")]
         keys = [matching_form(c).replace(" ", "") if len(c) <= 8 else "" for c in cells]
         if sum(k in _META_KEY_SET for k in keys) < 2:
             continue  # a table row with at least two known keys is a metadata row
+        rows.add(row)
         for i in range(len(cells) - 1):
             value = cells[i + 1]
             if keys[i] in _META_KEY_SET and value and keys[i + 1] not in _META_KEY_SET and len(value) <= 60:
                 meta.setdefault(keys[i], value)
-    return meta
+    return meta, rows
 
 
 _NO_CJK_JUNK_RE = re.compile(

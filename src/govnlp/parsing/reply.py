@@ -124,8 +124,10 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
         lead_agency=head.lead_agency,
         co_agencies=head.co_agencies,
         replying_agency=head.replying_agency,
+        source_agency=head.source_agency,
         document_number=head.document_number,
         date=head.date,
+        published=head.published,
         handling_class=head.handling_class,
         contact=head.contact,
         sections=tuple(
@@ -215,8 +217,10 @@ class _Head:
     lead_agency: str | None
     co_agencies: tuple[str, ...]
     replying_agency: str | None
+    source_agency: str | None
     document_number: str | None
     date: str | None
+    published: str | None
     handling_class: str | None
     contact: Contact | None
 
@@ -244,7 +248,7 @@ def _header(page: _Page) -> _Head:
     ):
         kind = "留言答复"  # an untitled reply speaking to a person: a message reply
     assembly_src = "\n".join([title or "", head])
-    proposal_title = H.find_proposal_title(head, meta)
+    proposal_title = H.find_proposal_title(head, meta, title)
     if proposal_title is None and title and re.match(r"^关于.{2,}(?:建议|提案|议案)$", title):
         proposal_title = title
     addressee = H.find_addressee(salutation)
@@ -268,6 +272,8 @@ def _header(page: _Page) -> _Head:
         if replying_agency and replying_agency not in co:
             co = (*co, replying_agency)
     docnum_texts = [meta.get(k, "") for k in ("文号", "发文字号", "字号")] + header_lines + closing_lines
+    body_lines = ntexts[page.body_start : page.close_start]
+    date = H.find_date(closing_lines, meta, header_lines, body_lines, ntexts[-2:])
     return _Head(
         title=title,
         kind=kind,
@@ -279,8 +285,10 @@ def _header(page: _Page) -> _Head:
         lead_agency=lead,
         co_agencies=co,
         replying_agency=replying_agency,
+        source_agency=H.find_source_agency(meta, [*opening_lines, *closing_lines]),
         document_number=H.find_document_number([t for t in docnum_texts if t]),
-        date=H.find_date(closing_lines, meta, header_lines),
+        date=date,
+        published=H.find_published([*opening_lines, *closing_lines], meta, date),
         handling_class=H.find_handling_class(
             [*header_lines, *meta_lines, *closing_lines, *([title] if title else [])]
         ),

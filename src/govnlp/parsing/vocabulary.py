@@ -159,7 +159,16 @@ PAGE_DATE_KEYS = (
 #: Fields of a reply form that name the replier (strong, after the signature and the title).
 REPLIER_FIELD_KEYS = ("承办单位", "答复单位", "办理单位", "办复单位")
 #: Page metadata that names who put the page up: ``source_agency``, not the replier by itself.
-SOURCE_AGENCY_KEYS = ("发布机构", "公开主体", "发文机关", "制定机关", "文章来源", "来源", "信息来源")
+SOURCE_AGENCY_KEYS = (
+    "发布机构",
+    "公开主体",
+    "发文机关",
+    "制定机关",
+    "所属机构",
+    "文章来源",
+    "来源",
+    "信息来源",
+)
 
 # ---------------------------------------------------------------- formulas
 
