@@ -344,3 +344,29 @@ def test_new_fields_in_the_interchange_format() -> None:
     back = ReplyDocument.from_dict(old)
     assert back.published is None and back.source_agency is None
     assert back.to_dict().keys() == d.keys()
+
+
+# ---------------------------------------------------------------- other header forms
+
+
+def test_title_tags_numbers_and_bare_salutation() -> None:
+    text = """〔人大建议〕对市二届人大三次会议0419号建议的答复
+周益民代表
+提出的关于加快城郊公交线路延伸的建议收悉，现答复如下：
+今年新开通城郊线路3条。
+答复时间：2023年6月2日
+"""
+    doc = parse_reply(text)
+    assert doc.title == "对市二届人大三次会议0419号建议的答复"
+    assert doc.proposal_number == "0419"
+    assert doc.addressee == "周益民代表"
+    assert doc.proposal_title == "关于加快城郊公交线路延伸的建议"
+    assert doc.date == "2023-06-02"
+
+
+def test_street_office_issuer_in_title() -> None:
+    doc = parse_reply(
+        "江州市南岸街道关于区政协六届二次会议第20220004号提案答复的函\n李梅委员：\n"
+        "您提出的关于增设社区托育点的提案收悉，现答复如下：\n今年新设托育点4个。"
+    )
+    assert doc.replying_agency == "江州市南岸街道"

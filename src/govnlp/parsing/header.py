@@ -107,7 +107,8 @@ def _with_agency_line(lines: list[str], i: int, t: str) -> str:
 
 
 def _tidy_title(t: str) -> str:
-    t = re.sub(r"^(?:标\s*题|题\s*目|名\s*称|信息名称)[：:\s]+", "", t)
+    t = re.sub(r"^(?:标\s*题|题\s*目|名\s*称|信息名称|文件名称|内容概述|主\s*题)[：:\s]+", "", t)
+    t = re.sub(r"^〔[\u4e00-\u9fff]{2,8}〕\s*(?=关于|对)", "", t)  # a category tag: 〔人大建议〕关于…
     t = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])(?=.{0,3}$)", "", t)
     t = re.sub(r"答\s+复", "答复", t)
     t = re.sub(r"\s*\.(?:pdf|docx?|html?)$", "", t)
@@ -233,6 +234,7 @@ _PROPOSAL_NUMBER_RES = (
     re.compile(rf"第\s*{_PNUM}\s*(?:件)?(?:提案|建议|议案|代表建议|政协提案)"),
     re.compile(rf"（\s*第?\s*{_PNUM}\s*号\s*）"),
     re.compile(rf"(?:提案|建议|议案)\s*{_PNUM}\s*号"),
+    re.compile(rf"(?:会议|次)\s*{_PNUM}\s*号\s*(?:代表|委员)?(?:建议|提案|议案)"),  # …会议0919号建议
 )
 
 
@@ -315,6 +317,7 @@ _BOOK_TAIL_RE = re.compile(r"^(?:已|业已)?(?:收悉|的?(?:答复|复函|办�
 _QUOTED_TOPIC_RES = (
     re.compile(r"[“\"]([^“”\"]{3,80})[”\"]的?(?:提案|建议|议案)"),
     re.compile(r"(?:提出|提交|所提)的?[“\"]([^“”\"]{3,80})[”\"]"),
+    re.compile(r"(?:号|的)(?:代表)?(?:建议|提案|议案)[“\"]([^“”\"]{3,80})[”\"]"),
 )
 # 《关于…的建议（第24号建议）收悉: the closing 》 forgotten
 _OPEN_BOOK_RE = re.compile(r"《([^《》\n]{3,100}?(?:建议|提案|议案))(?=（|已?收悉)")
@@ -642,7 +645,7 @@ def find_date(
     In order: the last signing date in the closing lines (after a signature, after 抄送, or a 答复日期 line);
     a 答复日期/签发日期 field; a date standing alone as the last such paragraph of the body (a closing the
     layout missed) or as the document's last paragraph (``last``: the last two paragraphs, the date alone
-    or under a signature); a bracketed date under the title (（2024年7月11日）). Page dates (发布时间, 更新时间,
+    or under a signature); a 答复时间：… line or a bracketed date under the title (（2024年7月11日）). Page dates (发布时间, 更新时间,
     生成日期, 成文日期 of a metadata table, a time of day) are left to :func:`find_published`.
     """
     for line in reversed(closing):
@@ -666,8 +669,9 @@ def find_date(
     ):
         return parse_date(last[-1])
     for line in header:
-        if _BRACKETED_DATE_RE.match(line.strip()):
-            return parse_date(line)
+        t = line.strip()
+        if _BRACKETED_DATE_RE.match(t) or (_SIGNING_LABEL_RE.match(t) and len(t) <= 40):
+            return parse_date(t)
     return None
 
 

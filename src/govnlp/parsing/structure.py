@@ -246,6 +246,13 @@ SIGNATURE_RE = re.compile(
 )
 
 
+# a salutation line whose colon was lost: a proposer (…代表, …委员) or a party body (农工党某市委员会)
+_BARE_SALUTATION_RE = re.compile(
+    r"^(?:尊敬的)?[^，。：；！？\s]{1,40}?(?:代表|委员|同志|先生|女士|网友)(?:们)?$"
+    r"|^[^，。：；！？\s]{0,10}(?:民革|民盟|民建|民进|农工|致公|九三|台盟|工商联)[^，。：；！？\s]{0,16}(?:委员会|市委会|委会|支部)$"
+)
+
+
 def _is_closing(text: str) -> bool:
     if DATE_ONLY_RE.match(text):
         return True
@@ -292,6 +299,8 @@ def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int, int]:
             break
     if sal >= 0 and ack >= 0 and ack < sal:
         ack = -1
+    if sal < 0 and ack > 0 and _BARE_SALUTATION_RE.match(texts[ack - 1]):
+        sal = ack - 1  # a salutation without its colon: "周某代表" / "农工党某市委员会" above 收悉
     if sal >= 0 or ack >= 0:
         body_start = max(sal, ack) + 1
         # the salutation may carry the acknowledgement inline ("网友您好！留言已收悉，现回复如下：")

@@ -119,9 +119,7 @@ TRAILING_DATE_RE = re.compile(rf"(?:{DATE_AR}|{DATE_CN})\s*$")
 #: Endings of a signing agency's name (the 落款), broad: 局, 委员会, 街道, 集团, 协会 …
 SIGNATURE_SUFFIX = r"(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|处|所|站|馆|会|署|司|社|室|街道|办事处|乡|镇|集团|协会|团)"
 #: Endings of an agency named in a title, a field or on a line of its own (narrower than a signature).
-AGENCY_NAME_SUFFIX = (
-    r"(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|署|街道办事处|办事处|分局|站|所|馆)"
-)
+AGENCY_NAME_SUFFIX = r"(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|署|街道办事处|办事处|街道|分局|站|所|馆|镇|乡)"
 #: A whole agency name (lazy): 江州市人力资源和社会保障局.
 AGENCY_NAME = rf"[\u4e00-\u9fff（）]{{2,40}}?{AGENCY_NAME_SUFFIX}"
 #: Last characters of an agency name, used to split 市财政局和市民政局 (but not 住房和城乡建设局).
