@@ -24,6 +24,7 @@ from typing import Any
 from govnlp._version import __version__
 from govnlp.documents import ProposalDocument, ProposalItem, ReplyDocument
 from govnlp.errors import ConfigError, FormatError, ParseError
+from govnlp.parsing.vocabulary import SUPPORTED_SUFFIXES
 from govnlp.storage import atomic_folder, read_manifest, write_manifest
 
 __all__ = [
@@ -47,7 +48,7 @@ FORMAT_VERSION = 1
 DEFAULT_TAXONOMY = "cppcc"
 #: Record units a match may return: measures, and body paragraphs / whole replies that hold no measure.
 MATCH_UNITS = ("measure", "paragraph", "document")
-_READABLE = {".txt", ".html", ".htm", ".docx", ".pdf"}
+_READABLE = set(SUPPORTED_SUFFIXES)
 _SAMPLES = Path(__file__).parent / "data" / "samples"
 
 

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from govnlp.errors import ConfigError, ParseError
+from govnlp.parsing.vocabulary import SUPPORTED_SUFFIXES
 from govnlp.pipeline import shorten
 
 logger = logging.getLogger(__name__)
 
 #: File types read as replies by ``govnlp index build``; ``.jsonl`` files are records.
-REPLY_SUFFIXES = (".txt", ".html", ".htm", ".docx", ".pdf")
+REPLY_SUFFIXES = SUPPORTED_SUFFIXES
 _FILTER = re.compile(r"^\s*([^=<>\s]+)\s*(>=|<=|=|>|<)\s*(.*?)\s*$")
 _OPS = {">=": "gte", "<=": "lte", ">": "gt", "<": "lt"}
 
