@@ -220,6 +220,35 @@ def search_table() -> list[str]:
     return rows
 
 
+def match_table() -> list[str]:
+    d = _load("bench_match")
+    if d is None:
+        return []
+    p = d["protocol"]
+    sets = [
+        ("quoted_problems", "quoted problems"),
+        ("proposal_titles", "proposal titles"),
+        ("message_titles", "message titles"),
+        ("proposal_queries", "proposal queries"),
+    ]
+    rows = [
+        "### Measure level (`benchmarks/bench_match.py`)",
+        "",
+        f"Corpus: {p['corpus']} (reply_excerpts, the seed, two fixture replies, message replies with 一是… "
+        "items). A query's relevant items are the measures of its problem (quoted problems) or of its reply. "
+        "MRR@10 / nDCG@5; queries: "
+        + ", ".join(f"{label} {p['queries'][key]}" for key, label in sets)
+        + f". Embedder: {d['embedder']['name']}.",
+        "",
+        "| system | " + " | ".join(label for _, label in sets) + " |",
+        "|---|" + "---|" * len(sets),
+    ]
+    for name, r in d["systems"].items():
+        cells = " | ".join(f"{_f(r[key]['mrr@10'])} / {_f(r[key]['ndcg@5'])}" for key, _ in sets)
+        rows.append(f"| {name} | {cells} |")
+    return rows
+
+
 def lexical_table() -> list[str]:
     d = _load("bench_lexical_speed")
     if d is None:
@@ -375,6 +404,7 @@ def tables() -> str:
         parse_table(),
         embed_table(),
         search_table(),
+        match_table(),
         speed_table(),
         lexical_table(),
         classify_table(),
