@@ -104,3 +104,65 @@ class CachedEmbedder:
         tmp = stem.with_suffix(".json.part")
         tmp.write_text(json.dumps(keys))
         os.replace(tmp, stem.with_suffix(".json"))  # the shard counts only once its keys are written
+
+
+class WindowCachedEmbedder:
+    """An Embedder over a per-window disk cache, pooling long texts as ``"mean"`` or ``"first"``.
+
+    Long texts are cut by ``inner.windows(text, kind=)`` exactly as the inner embedder cuts them; each
+    window's unit vector is cached (so the window-averaged and the first-window variants of one text
+    cost one encoding). ``pooling="mean"`` gives what ``inner.encode`` gives (the re-normalised mean of
+    the windows; a window that re-tokenises past the limit is cut by the inner embedder, as its own
+    ``encode`` does); ``"first"`` keeps the first window only (the text's first ``max_seq_length`` tokens).
+    The fingerprint is the inner one for ``"mean"`` and marks ``"first"`` otherwise.
+    """
+
+    def __init__(self, inner, pooling: str = "mean", cache_dir: Path = DEFAULT_CACHE) -> None:
+        if pooling not in ("mean", "first"):
+            raise ValueError(f"pooling must be 'mean' or 'first', got {pooling!r}")
+        self.inner = inner
+        self.pooling = pooling
+        self.pieces = CachedEmbedder(inner, cache_dir=Path(cache_dir) / "windows")
+
+    @property
+    def name(self) -> str:
+        return self.inner.name + ("" if self.pooling == "mean" else "/first-window")
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def fingerprint(self) -> str:
+        fp = self.inner.fingerprint()
+        return fp if self.pooling == "mean" else hashlib.sha256(f"{fp}:first-window".encode()).hexdigest()
+
+    def with_pooling(self, pooling: str) -> WindowCachedEmbedder:
+        """The same cache with another pooling."""
+        out = WindowCachedEmbedder.__new__(WindowCachedEmbedder)
+        out.inner, out.pooling, out.pieces = self.inner, pooling, self.pieces
+        return out
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        kind: str = "passage",
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
+    ) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("encode() expects a list of texts")
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        split = [self.inner.windows(t, kind=kind) for t in texts]
+        flat = [w for ws in split for w in ws]
+        vecs = self.pieces.encode(flat, kind=kind, batch_size=batch_size)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        at = 0
+        for i, ws in enumerate(split):
+            v = vecs[at : at + len(ws)]
+            at += len(ws)
+            out[i] = v[0] if (len(ws) == 1 or self.pooling == "first") else v.mean(axis=0)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return (out / np.where(norms > 0, norms, 1.0)).astype(np.float32)

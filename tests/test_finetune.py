@@ -206,3 +206,62 @@ def test_bad_arguments(tiny_st_dir: Path, tmp_path: Path) -> None:
         fine_tune([("问", "答"), ("问二", "答二")], out=tmp_path / "x", base="hash")
     with pytest.raises(ConfigError):
         fine_tune([("问", "答"), ("问二", "答二")], out=tmp_path / "x", base=tiny_st_dir, learning_rate=0)
+
+
+def _many_pairs() -> list[tuple[str, str]]:
+    """24 distinct (query, positive) pairs over the tiny model's characters."""
+    out = []
+    for i in range(4):
+        for r in ROWS:
+            out.append((f"{r['title']}{'问' * i}", f"{r['reply']}{'答' * i}"))
+    return out
+
+
+def test_validation_pairs_are_held_out() -> None:
+    from govnlp.embedders.finetune import _split_validation
+
+    pairs = _many_pairs()
+    train, val = _split_validation(pairs, 10, random_state=0)
+    assert len(val) == 10
+    assert not {q for q, _ in train} & {q for q, _ in val}
+    assert not {p for _, p in train} & {p for _, p in val}
+    assert _split_validation(pairs[:6], 0.2, random_state=0) == (pairs[:6], [])  # too few: none held out
+
+
+def test_tuned_model_carries_its_fusion_weight(tiny_st_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    from govnlp.embedders.finetune import FUSION_ALPHAS, tuned_fusion_weights
+    from govnlp.search import SearchIndex, fusion_config
+
+    out = tmp_path / "tuned"
+    fine_tune(
+        _many_pairs(),
+        base=tiny_st_dir,
+        out=out,
+        batch_size=3,
+        learning_rate=5e-3,
+        max_steps=2,
+        validation_size=10,
+        show_progress_bar=False,
+    )
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    weights = manifest["fusion_weights"]
+    assert set(weights) == {"score", "rrf"} and all(a in FUSION_ALPHAS for a in weights.values())
+    assert manifest["fusion_validation"]["pairs"] == 10
+    assert set(manifest["fusion_validation"]["mrr@10"]["score"]) == {str(a) for a in FUSION_ALPHAS}
+    assert tuned_fusion_weights(out) == weights
+    records = [{"id": str(i), "text": r["reply"]} for i, r in enumerate(ROWS)]
+    # users pass nothing: the index takes the weight of its fusion method from the model folder
+    index = SearchIndex.build(records, embedder=str(out), index_type="numpy")
+    assert index.fusion["alpha"] == weights[index.fusion["method"]]
+    from govnlp.embedders import load_embedder
+
+    index = SearchIndex.build(records, embedder=load_embedder(out), index_type="numpy", fusion="rrf")
+    assert index.fusion["alpha"] == weights["rrf"]  # a method named without a weight: still the model's
+    index = SearchIndex.build(records, embedder=str(out), index_type="numpy", fusion={"alpha": 0.9})
+    assert index.fusion["alpha"] == 0.9  # a weight given wins
+    # an untuned folder (no manifest weights) keeps the default
+    assert tuned_fusion_weights(tiny_st_dir) is None and tuned_fusion_weights("hash") is None
+    index = SearchIndex.build(records, embedder=str(tiny_st_dir), index_type="numpy")
+    assert index.fusion == fusion_config(None)

@@ -19,8 +19,14 @@ learning rate 2e-5, 24 steps of 16 pairs, 128 tokens, the embedding layer and th
 frozen (less drift from the base model, cheaper steps), and ``rewrite="mix"`` (half the queries are short
 problem statements made from the message title). A full epoch (55 steps) was worse on both styles (the
 loss fell to 0.001: a few hundred pairs are learnt by heart); adding problem -> measure pairs of parsed
-replies changed little. A tuned model is a stronger dense side: give it more weight in hybrid search
-(``fusion={"alpha": 0.5}``, chosen on dev queries after tuning; the untuned default is 0.4).
+replies changed little.
+
+A tuned model is a stronger dense side and deserves its own weight in hybrid search. ``fine_tune`` holds
+out ``validation_size`` of the pairs (at most :data:`MAX_VALIDATION_PAIRS`), and after training ranks
+their positives for their queries with the tuned model, a character 1-3-gram TF-IDF, and their fusion at
+each dense weight of :data:`FUSION_ALPHAS` (z-scored score fusion and reciprocal rank fusion); the best
+weight of each method is written into the folder's manifest (``fusion_weights``).
+``SearchIndex.build(..., embedder=DIR)`` reads it (:func:`tuned_fusion_weights`) when no fusion is given.
 
 Training truncates texts to ``max_seq_length`` tokens (128 by default) for speed; encoding with the
 saved model still embeds long texts by windows.
@@ -58,10 +64,14 @@ __all__ = [
     "DEFAULT_MAX_SEQ_LENGTH",
     "DEFAULT_MAX_STEPS",
     "DEFAULT_REWRITE",
+    "DEFAULT_VALIDATION_SIZE",
+    "FUSION_ALPHAS",
+    "MAX_VALIDATION_PAIRS",
     "fine_tune",
     "pairs_from_messages",
     "pairs_from_replies",
     "title_as_problem",
+    "tuned_fusion_weights",
 ]
 
 logger = logging.getLogger(__name__)
@@ -78,6 +88,14 @@ DEFAULT_MAX_SEQ_LENGTH = 128
 DEFAULT_REWRITE: Rewrite = "mix"
 DEFAULT_FREEZE_EMBEDDINGS = True
 DEFAULT_FREEZE_LAYERS = 6
+#: Share (a float below 1) or number of the pairs held out to choose the tuned model's fusion weight.
+DEFAULT_VALIDATION_SIZE = 0.2
+#: At most this many validation pairs (encoding them after training costs time).
+MAX_VALIDATION_PAIRS = 100
+#: Fewer validation pairs than this: no weight is chosen (the index keeps its default).
+MIN_VALIDATION_PAIRS = 8
+#: The dense weights tried on the validation pairs.
+FUSION_ALPHAS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 _FORMAT = "govnlp.finetuned_embedder"
 _FORMAT_VERSION = 1
@@ -271,6 +289,7 @@ def fine_tune(
     overwrite: bool = False,
     show_progress_bar: bool | None = None,
     callback: Callable[[int, float], None] | None = None,
+    validation_size: float = DEFAULT_VALIDATION_SIZE,
 ) -> Embedder:
     """Fine-tune a sentence-transformers embedder on (query, positive) pairs with in-batch negatives.
 
@@ -297,6 +316,8 @@ def fine_tune(
         show_progress_bar: a tqdm bar over steps (None: on at log level INFO or below).
         callback: called after each step with ``(step, loss)``; raising in it aborts training and leaves
             no folder at ``out``.
+        validation_size: share (below 1) or number of pairs held out from training to choose the
+            model's fusion weights (at most :data:`MAX_VALIDATION_PAIRS`; 0: none held out, no weights).
 
     Returns:
         The fine-tuned embedder, loaded from ``out`` (its fingerprint differs from the base's).
@@ -321,6 +342,11 @@ def fine_tune(
         raise FormatError(f"{target} already exists; pass overwrite=True or another out folder.")
     if len(data) < 2:
         raise ConfigError(f"fine_tune() needs at least 2 pairs (in-batch negatives), got {len(data)}")
+    if not (0 <= validation_size < 1 or (float(validation_size).is_integer() and validation_size >= 1)):
+        raise ConfigError(
+            f"validation_size must be a share in [0, 1) or a whole number of pairs, got {validation_size!r}"
+        )
+    data, validation = _split_validation(data, validation_size, random_state)
 
     import torch
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
@@ -430,6 +456,8 @@ def fine_tune(
         seconds = time.perf_counter() - t0
         if math.isnan(losses[-1]):
             raise ConfigError("training diverged (loss is NaN); lower learning_rate")
+        # validation texts are cut at the training length too (cheaper; the weights compare methods)
+        fusion = _choose_fusion(model, q_prompt, p_prompt, validation)
         # save the prompts that were used, so the folder describes itself
         prompts = dict(getattr(model, "prompts", {}) or {})
         if q_prompt:
@@ -458,6 +486,7 @@ def fine_tune(
                 first_loss=round(losses[0], 6),
                 last_loss=round(losses[-1], 6),
                 train_seconds=round(seconds, 2),
+                **fusion,
             )
     finally:
         if bar is not None:
@@ -472,3 +501,117 @@ def fine_tune(
     from govnlp.embedders import load_embedder
 
     return load_embedder(target)
+
+
+# ------------------------------------------------------------------------------------------ fusion weight
+def _split_validation(data: list[Pair], size: float, random_state: int) -> tuple[list[Pair], list[Pair]]:
+    """(training pairs, validation pairs): a seeded sample of whole queries, none sharing a positive."""
+    n = int(size) if size >= 1 else round(size * len(data))
+    n = min(n, MAX_VALIDATION_PAIRS, len(data) - 2)
+    if n < MIN_VALIDATION_PAIRS:
+        return data, []
+    order = list(range(len(data)))
+    random.Random(random_state + 1).shuffle(order)
+    val: list[int] = []
+    seen_q: set[str] = set()
+    seen_p: set[str] = set()
+    for i in order:
+        q, p = data[i]
+        if q not in seen_q and p not in seen_p:
+            val.append(i)
+            seen_q.add(q)
+            seen_p.add(p)
+            if len(val) == n:
+                break
+    held = set(val)
+    # a validation query or positive must not be trained on under another pair
+    train = [pr for i, pr in enumerate(data) if i not in held and pr[0] not in seen_q and pr[1] not in seen_p]
+    if len(train) < 2:
+        return data, []
+    return train, [data[i] for i in val]
+
+
+def _mrr(scores: Any, k: int = 10) -> float:
+    """MRR@k of a square score matrix whose diagonal holds each query's relevant item."""
+    import numpy as np
+
+    rel = np.diag(scores)
+    rank = (scores > rel[:, None]).sum(axis=1) + 1
+    return float(np.where(np.isfinite(rel) & (rank <= k), 1.0 / rank, 0.0).mean())
+
+
+def _fused(dense: Any, lexical: Any, method: str, alpha: float) -> Any:
+    """Fused score matrix of the two methods govnlp's search offers (all items are candidates)."""
+    import numpy as np
+
+    if method == "rrf":
+
+        def rrf(s: Any) -> Any:
+            ranks = np.argsort(np.argsort(-s, axis=1, kind="stable"), axis=1) + 1
+            return 1.0 / (60.0 + ranks)
+
+        return 2 * alpha * rrf(dense) + 2 * (1 - alpha) * rrf(lexical)
+
+    def z(s: Any) -> Any:
+        sd = s.std(axis=1, keepdims=True)
+        return (s - s.mean(axis=1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
+
+    return alpha * z(dense) + (1 - alpha) * z(lexical)
+
+
+def _choose_fusion(model: Any, q_prompt: str, p_prompt: str, validation: list[Pair]) -> dict[str, Any]:
+    """The manifest fields recording the fusion weights chosen on the validation pairs ({} without any)."""
+    if len(validation) < MIN_VALIDATION_PAIRS:
+        return {}
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    queries = [q for q, _ in validation]
+    positives = [p for _, p in validation]
+    qv = model.encode([q_prompt + q for q in queries], normalize_embeddings=True, convert_to_numpy=True)
+    pv = model.encode([p_prompt + p for p in positives], normalize_embeddings=True, convert_to_numpy=True)
+    dense = np.asarray(qv @ pv.T, dtype=np.float64)
+    vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True).fit(positives)
+    lexical = np.asarray((vec.transform(queries) @ vec.transform(positives).T).toarray(), dtype=np.float64)
+    grid: dict[str, dict[str, float]] = {}
+    weights: dict[str, float] = {}
+    for method in ("score", "rrf"):
+        grid[method] = {str(a): round(_mrr(_fused(dense, lexical, method, a)), 4) for a in FUSION_ALPHAS}
+        # ties go to the weight nearest 0.5 (equal shares)
+        weights[method] = max(FUSION_ALPHAS, key=lambda a: (grid[method][str(a)], -abs(a - 0.5)))
+    logger.info("fusion weights chosen on %d validation pairs: %s", len(validation), weights)
+    return {
+        "fusion_weights": weights,
+        "fusion_validation": {
+            "pairs": len(validation),
+            "mrr@10": grid,
+            "dense_mrr@10": round(_mrr(dense), 4),
+            "lexical_mrr@10": round(_mrr(lexical), 4),
+            "lexical": "character 1-3-gram TF-IDF (sublinear tf, cosine) fitted on the validation positives",
+            "score_fusion": "z-scored scores",
+            "max_seq_length": int(model.max_seq_length),
+        },
+    }
+
+
+def tuned_fusion_weights(embedder: Any) -> dict[str, float] | None:
+    """The fusion weights a :func:`fine_tune` folder carries (``{"score": a, "rrf": a}``), else None.
+
+    ``embedder``: a folder path, a spec string or an embedder loaded from a folder (its ``path``). Anything
+    that is not a fine-tuned folder (the default model, ``"hash"``, …) gives None; never raises.
+    """
+    import json
+
+    path = getattr(embedder, "path", embedder)
+    if not isinstance(path, (str, os.PathLike)):
+        return None
+    try:
+        manifest = json.loads((Path(path) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    weights = manifest.get("fusion_weights") if manifest.get("format") == _FORMAT else None
+    if not isinstance(weights, dict):
+        return None
+    return {
+        str(m): float(a) for m, a in weights.items() if isinstance(a, (int, float)) and 0.0 <= float(a) <= 1.0
+    }

@@ -27,6 +27,7 @@ import numpy as np
 from govnlp import cleaning
 from govnlp.documents import ReplyDocument
 from govnlp.embedders.base import Embedder, check_fingerprint
+from govnlp.embedders.finetune import tuned_fusion_weights
 from govnlp.errors import ConfigError
 from govnlp.index import VectorIndex, index_params, make_index, resolve_index_type
 from govnlp.search.bm25 import DEFAULT_B, DEFAULT_K1
@@ -107,6 +108,11 @@ class SearchIndex:
         resolve_index_type(index_type, 0)  # validates
         self.index_type = index_type
         self.fusion = fusion_config(fusion)
+        if fusion is None or isinstance(fusion, str) or (isinstance(fusion, Mapping) and "alpha" not in fusion):
+            # no dense weight given: a fine-tuned model folder carries the one chosen on its validation pairs
+            weights = tuned_fusion_weights(embedder)
+            if weights and self.fusion["method"] in weights:
+                self.fusion = fusion_config({**self.fusion, "alpha": weights[self.fusion["method"]]})
         self.clean = bool(clean)
         self.batch_size = int(batch_size)
         self._embedder_spec: str | None = (
