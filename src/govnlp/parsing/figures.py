@@ -95,16 +95,21 @@ _UNITS = (
     "班",
 )
 _UNIT_ALT = "|".join(sorted({re.escape(u) for u in _UNITS}, key=len, reverse=True))
-_NUMBER_RE = re.compile(r"\d+(?:，\d{3}(?!\d))*(?:\.\d+)?")
-_AFTER_RE = re.compile(rf"\s*(余|多)?\s*(万|亿|千|百)?\s*({_UNIT_ALT})?")
-# opens with one character class ([0-9], not \d+) so the regex engine skips non-digits quickly
+# Every repetition is bounded and a number cannot start right after a digit, so matching is linear in the
+# text: unbounded ``\d+`` / ``\s*`` runs made a long digit run (``"1" * 8000``) or blank run quadratic.
+# A figure has at most 20 digits before the point, 6 thousands groups, 20 decimals, 2 blanks between parts.
+_DIGITS = "[0-9]{1,20}(?:，[0-9]{3}(?![0-9])){0,6}(?:\\.[0-9]{1,20})?"
+_GAP = "\\s{0,2}"
+_NUMBER_RE = re.compile(f"(?<![0-9]){_DIGITS}")
+_AFTER_RE = re.compile(rf"{_GAP}(余|多)?{_GAP}(万|亿|千|百)?{_GAP}({_UNIT_ALT})?")
 _WITH_UNIT_RE = re.compile(
-    rf"([0-9][0-9]*(?:，\d{{3}}(?!\d))*(?:\.\d+)?)\s*(余|多)?\s*(?:(万|亿|千|百)\s*({_UNIT_ALT})?|({_UNIT_ALT}))"
+    rf"(?<![0-9])({_DIGITS}){_GAP}(余|多)?{_GAP}(?:(万|亿|千|百){_GAP}({_UNIT_ALT})?|({_UNIT_ALT}))"
 )
 _UNIT_FIRST = set("余多万亿千百 ") | {u[0] for u in _UNITS}
 #: number (with thousands separators or decimals), optional 余/多, optional 万/亿, unit
 FIGURE_RE = re.compile(
-    rf"(?<![\d.〔])(\d{{1,3}}(?:，\d{{3}})+(?!\d)|\d+(?:\.\d+)?)\s*(余|多)?\s*(万|亿|千|百)?\s*({_UNIT_ALT})?"
+    rf"(?<![\d.〔])([0-9]{{1,3}}(?:，[0-9]{{3}}){{1,6}}(?![0-9])|[0-9]{{1,20}}(?:\.[0-9]{{1,20}})?)"
+    rf"{_GAP}(余|多)?{_GAP}(万|亿|千|百)?{_GAP}({_UNIT_ALT})?"
 )
 _CLAUSE_START = set('，。；：、！？,;:（）()《》“”"\n ')
 _MAX_CONTEXT = 24

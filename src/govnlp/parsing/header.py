@@ -16,10 +16,12 @@ from govnlp.parsing.vocabulary import (
     AGENCY_NAME,
     AGENCY_OK_CHARS,
     CN_NUM,
+    CONTACT_UNIT_SUFFIX,
     DATE_AR,
     DATE_CN,
     DATE_ONLY_RE,
     DATE_RES,
+    OFFICE_SUFFIX,
     PAGE_DATE_KEYS,
     REPLIER_FIELD_KEYS,
     SIGNING_DATE_KEYS,
@@ -133,7 +135,7 @@ _SAL_KIND = (
     (re.compile(r"代表"), "建议答复"),
     (re.compile(r"网友|UU\d|您好|你好|市民|同志|先生|女士"), "留言答复"),
 )
-_AGENCY_SAL_RE = re.compile(r"(?:局|委|厅|办|政府|办公室|中心|公司|街道|办事处)\s*[：:]?$")
+_AGENCY_SAL_RE = re.compile(rf"(?:{OFFICE_SUFFIX}|公司|街道|办事处)\s*[：:]?$")
 _PARTY_RE = re.compile(
     r"政协|人大|工委|党|民革|民盟|民建|民进|农工|致公|九三|台盟|工商联|界别|小组|委员|代表"
 )
@@ -547,11 +549,7 @@ def find_replying_agency(
         v = meta.get(key)
         if v and _agency_like(v) and not _GENERIC_OFFICE_RE.search(v):
             return v
-    if (
-        contact
-        and contact.department
-        and re.search(r"(?:局|委员会|厅|大队|支队|中心|政府|办公室|委)$", contact.department)
-    ):
+    if contact and contact.department and re.search(rf"{CONTACT_UNIT_SUFFIX}$", contact.department):
         return contact.department
     return None
 

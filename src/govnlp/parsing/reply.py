@@ -37,7 +37,7 @@ from govnlp.parsing.structure import (
     problem_text,
     split_paragraphs,
 )
-from govnlp.parsing.vocabulary import L1_RE, L2_RE, SELF_AGENCY_RE, cn_to_int
+from govnlp.parsing.vocabulary import L1_RE, L2_RE, OFFICE_SUFFIX, SELF_AGENCY_RE, cn_to_int
 
 __all__ = ["parse_reply"]
 
@@ -265,7 +265,7 @@ def _header(page: _Page) -> _Head:
         and lead is None
         and addressee
         and re.search(r"会办|协办", (title or "") + head)
-        and re.search(r"(?:局|委|厅|办|政府|办公室|中心)$", addressee)
+        and re.search(rf"{OFFICE_SUFFIX}$", addressee)
     ):
         # a 会办/协办 opinion is addressed to the lead agency and written by a co-agency
         lead = addressee

@@ -21,6 +21,7 @@ __all__ = [
     "CLOSING_START",
     "CN_NUM",
     "CN_YEAR_DIGITS",
+    "CONTACT_UNIT_SUFFIX",
     "DATE_AR",
     "DATE_CN",
     "DATE_ONLY_RE",
@@ -28,6 +29,7 @@ __all__ = [
     "ENUM_START",
     "L1_RE",
     "L2_RE",
+    "OFFICE_SUFFIX",
     "PAGE_DATE_KEYS",
     "REPLIER_FIELD_KEYS",
     "SELF_AGENCY_RE",
@@ -122,6 +124,10 @@ SIGNATURE_SUFFIX = r"(?:局|委|厅|办|院|政府|委员会|办公室|中心|�
 AGENCY_NAME_SUFFIX = r"(?:局|委|厅|办|院|政府|委员会|办公室|中心|大队|支队|公司|部|署|街道办事处|办事处|街道|分局|站|所|馆|镇|乡)"
 #: A whole agency name (lazy): 江州市人力资源和社会保障局.
 AGENCY_NAME = rf"[\u4e00-\u9fff（）]{{2,40}}?{AGENCY_NAME_SUFFIX}"
+#: Endings of a government office (a department, not a party body or a company): 局, 委, 政府, 办公室 …
+OFFICE_SUFFIX = r"(?:局|委|厅|办|政府|办公室|中心)"
+#: Endings of a unit that runs a contact desk: an office or a (police) brigade.
+CONTACT_UNIT_SUFFIX = rf"(?:{OFFICE_SUFFIX}|委员会|大队|支队)"
 #: Last characters of an agency name, used to split 市财政局和市民政局 (but not 住房和城乡建设局).
 AGENCY_END_CHARS = "局委厅办院府会室心队部处所站馆署司社团行"
 #: Last characters accepted for an agency in a 主办/会办 clause (also towns and districts).
