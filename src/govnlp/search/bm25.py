@@ -246,10 +246,12 @@ class BM25Index:
             meta = json.loads((folder / cls._meta_file).read_text(encoding="utf-8"))
             tf = sp.load_npz(folder / "tf.npz").tocsr().astype(np.float32)
             labels = np.load(folder / "labels.npy", allow_pickle=False).astype(np.int64)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # a damaged file raises many kinds: BadZipFile, EOFError, zlib.error, ...
             raise FormatError(
-                f"cannot read the lexical index in {folder}: {exc}. Save the index again."
+                f"cannot read the lexical index in {folder}: {type(exc).__name__}: {exc}. Save the index again."
             ) from exc
+        if not isinstance(meta, dict):
+            raise FormatError(f"{folder}/{cls._meta_file} is not a JSON object; save the index again.")
         if (
             meta.get("format") != cls._format
             or not isinstance(meta.get("format_version"), int)
@@ -260,13 +262,20 @@ class BM25Index:
                 f"{meta.get('format_version')!r}; expected {cls._format!r} up to version {_FORMAT_VERSION}. "
                 "Upgrade govnlp or rebuild the index."
             )
-        vocab = meta["vocabulary"]
-        if tf.shape != (len(labels), len(vocab)) or meta.get("n_docs") != len(labels):
+        vocab = meta.get("vocabulary")
+        if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
+            raise FormatError(f"{folder}/{cls._meta_file} holds no vocabulary list; save the index again.")
+        if tf.shape != (len(labels), len(vocab)) or meta.get("n_docs") != len(labels) or labels.ndim != 1:
             raise FormatError(
                 f"the lexical index in {folder} is inconsistent: matrix {tf.shape}, {len(labels)} labels, "
                 f"{len(vocab)} terms, manifest says {meta.get('n_docs')} documents. Save the index again."
             )
-        index = cls(tokenizer if tokenizer is not None else meta["tokenizer"], k1=meta["k1"], b=meta["b"])
+        try:
+            index = cls(tokenizer if tokenizer is not None else meta["tokenizer"], k1=meta["k1"], b=meta["b"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FormatError(
+                f"{folder}/{cls._meta_file} lacks or garbles {exc}; save the index again."
+            ) from exc
         index._vocab = {t: i for i, t in enumerate(vocab)}
         index._tf = tf
         index._labels = labels

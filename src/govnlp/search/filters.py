@@ -7,12 +7,17 @@ A filter is a dict ``{field: condition}``; all conditions must hold:
 - ranges: ``{"year": {"gte": 2020, "lte": 2023}}``, ``{"date": {"gte": "2023-01-01"}}`` (operators
   ``gt``, ``gte``, ``lt``, ``lte``, ``eq``, ``in``; dates compare as ISO strings).
 
-A list-valued field (``co_agencies``) matches equality when it contains the value and membership when
-it shares a value with the list. A missing or null field never matches.
+Every comparison coerces the same way: when one side is a number and the other reads as one, they
+compare as numbers (``{"year": "2020"}`` matches the year 2020, as ``{"year": {"gte": "2020"}}`` does);
+otherwise both compare as strings. A list-valued field (``co_agencies``) matches equality when it
+contains the value and membership when it shares a value with the list. A missing or null field never
+matches. A condition of None or NaN is an error (it could match nothing).
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -33,15 +38,30 @@ def _values(v: Any) -> list[Any]:
     return [v]
 
 
-def _coerce(field_value: Any, bound: Any) -> tuple[Any, Any] | None:
-    """Make a field value and a bound comparable (numbers numerically, otherwise as strings)."""
-    num = (int, float)
-    if isinstance(bound, num) and not isinstance(bound, bool):
-        if isinstance(field_value, num):
-            return field_value, bound
+def _is_number(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _as_number(x: Any) -> float | None:
+    if _is_number(x):
+        return float(x)
+    if isinstance(x, str):
         try:
-            return float(str(field_value)), bound
+            v = float(x.strip())
         except ValueError:
+            return None
+        return v if math.isfinite(v) else None
+    return None
+
+
+def _coerce(field_value: Any, bound: Any) -> tuple[Any, Any] | None:
+    """Make a field value and a bound comparable: numbers numerically when one side is a number and the
+    other reads as one, otherwise both as strings; None when a number meets a non-number."""
+    if _is_number(bound) or _is_number(field_value):
+        a, b = _as_number(field_value), _as_number(bound)
+        if a is not None and b is not None:
+            return a, b
+        if _is_number(bound):
             return None
     return str(field_value), str(bound)
 
@@ -62,6 +82,31 @@ def _compare(op: str, a: Any, b: Any) -> bool:
     return x == y
 
 
+def _check_value(field: str, value: Any, what: str) -> Any:
+    """A filter value, refused when it is None, NaN, infinite or not a plain scalar."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        raise ConfigError(
+            f"filter on {field!r}: {what} is {value!r}, which matches nothing; give a value "
+            f'(e.g. {{"{field}": {{"gte": 2020}}}}), or leave the field out of the filter.'
+        )
+    if isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        raise ConfigError(f"filter on {field!r}: {what} must be a single value, got {value!r}")
+    return value
+
+
+def _one_of(field: str, values: Any, what: str) -> list[Any]:
+    if not isinstance(values, (list, tuple, set, frozenset)):
+        values = [values]
+    out = [_check_value(field, v, what) for v in values]
+    if not out:
+        raise ConfigError(f"filter on {field!r}: {what} is an empty list, which matches nothing")
+    return out
+
+
+def _matches_any(vals: list[Any], allowed: list[Any]) -> bool:
+    return any(_compare("eq", v, a) for v in vals for a in allowed)
+
+
 def _condition(field: str, cond: Any) -> Predicate:
     if isinstance(cond, Mapping):
         bad = [op for op in cond if op not in RANGE_OPS]
@@ -69,24 +114,24 @@ def _condition(field: str, cond: Any) -> Predicate:
             raise ConfigError(
                 f"filter on {field!r}: unknown operator(s) {bad} in {dict(cond)!r}; use {list(RANGE_OPS)}"
             )
-        ops = dict(cond)
+        ops: list[tuple[str, Any]] = [
+            (op, _one_of(field, b, "'in'") if op == "in" else _check_value(field, b, f"{op!r}"))
+            for op, b in cond.items()
+        ]
 
         def pred(rec: Mapping[str, Any]) -> bool:
             vals = _values(rec.get(field))
-            for op, bound in ops.items():
+            for op, bound in ops:
                 if op == "in":
-                    allowed = set(_values(bound))
-                    if not any(v in allowed for v in vals):
+                    if not _matches_any(vals, bound):
                         return False
                 elif not any(_compare(op, v, bound) for v in vals):
                     return False
             return True
 
         return pred
-    if isinstance(cond, (list, tuple, set, frozenset)):
-        allowed = {x for x in cond if x is not None}
-        return lambda rec: any(v in allowed for v in _values(rec.get(field)))
-    return lambda rec: cond in _values(rec.get(field))
+    allowed = _one_of(field, cond, "the value")
+    return lambda rec: _matches_any(_values(rec.get(field)), allowed)
 
 
 def compile_filters(filters: Mapping[str, Any] | None, known_fields: Iterable[str]) -> Predicate | None:

@@ -187,6 +187,8 @@ class MixedLexicalIndex:
             meta = json.loads((folder / "lexical.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise FormatError(f"cannot read {folder}/lexical.json: {exc}. Save the index again.") from exc
+        if not isinstance(meta, dict):
+            raise FormatError(f"{folder}/lexical.json is not a JSON object; save the index again.")
         if (
             meta.get("format") != _MIX_FORMAT
             or not isinstance(meta.get("format_version"), int)
@@ -196,7 +198,10 @@ class MixedLexicalIndex:
                 f"{folder}/lexical.json is format {meta.get('format')!r} version {meta.get('format_version')!r}; "
                 f"expected {_MIX_FORMAT!r} up to version {_MIX_FORMAT_VERSION}. Upgrade govnlp or rebuild the index."
             )
-        index = cls(weight=meta["weight"])
+        try:
+            index = cls(weight=float(meta["weight"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FormatError(f"{folder}/lexical.json lacks or garbles {exc}; save the index again.") from exc
         index.bm25 = BM25Index.load(folder / "bm25", tokenizer=tokenizer)
         index.tfidf = TfidfIndex.load(folder / "tfidf")
         if not np.array_equal(index.bm25.labels(), index.tfidf.labels()) or meta.get("n_docs") != len(

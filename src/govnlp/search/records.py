@@ -24,6 +24,7 @@ __all__ = [
     "DOCUMENT_FIELDS",
     "RESERVED_FIELDS",
     "build_records",
+    "check_record",
     "document_metadata",
     "document_records",
 ]
@@ -120,6 +121,37 @@ def document_records(doc: ReplyDocument) -> list[dict[str, Any]]:
     return out
 
 
+def check_record(record: dict[str, Any], where: str) -> None:
+    """Refuse a record that could not be saved and reloaded as it is.
+
+    Its text and id must be encodable as UTF-8 (no lone surrogates) and its metadata plain JSON: str,
+    int, float (not NaN or infinity), bool, None, lists and dicts of those.
+
+    Raises:
+        ConfigError: naming ``where`` (which record), the field and the fix.
+    """
+    for key in ("id", "text"):
+        value = record.get(key)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ConfigError(
+                    f"{where}: field {key!r} holds the lone surrogate {value[exc.start]!r} at position "
+                    f"{exc.start}, which is not text; decode the input correctly (or drop that character)."
+                ) from None
+    for key, value in record.items():
+        if key in ("id", "text"):
+            continue
+        try:
+            json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"{where}: metadata field {key!r} = {value!r:.80} cannot be saved as JSON ({exc}); use str, int, "
+                "float (not NaN or infinity), bool, None, or lists and dicts of these."
+            ) from None
+
+
 def _dict_record(item: dict[str, Any], i: int, text_field: str, id_field: str) -> dict[str, Any]:
     if text_field not in item:
         raise ConfigError(
@@ -146,7 +178,8 @@ def build_records(
 
     Raises:
         TypeError: ``items`` is a bare str, or an item is neither a ReplyDocument nor a dict.
-        ConfigError: a dict item lacks ``text_field``.
+        ConfigError: a dict item lacks ``text_field``, or a record holds a lone surrogate or metadata that
+            is not plain JSON (see :func:`check_record`).
     """
     if isinstance(items, (str, bytes)):
         raise TypeError(
@@ -155,9 +188,13 @@ def build_records(
     out: list[dict[str, Any]] = []
     for i, item in enumerate(items):
         if isinstance(item, ReplyDocument):
-            out.extend(document_records(item))
+            for rec in document_records(item):
+                check_record(rec, f"record {rec['id']!r} of item {i}")
+                out.append(rec)
         elif isinstance(item, dict):
-            out.append(_dict_record(item, i, text_field, id_field))
+            rec = _dict_record(item, i, text_field, id_field)
+            check_record(rec, f"record {i} (id {rec['id']!r})")
+            out.append(rec)
         else:
             raise TypeError(
                 f"item {i} is a {type(item).__name__}; expected a ReplyDocument (govnlp.parse_reply) or a dict record"

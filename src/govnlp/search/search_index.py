@@ -18,6 +18,8 @@ Example:
 from __future__ import annotations
 
 import logging
+import numbers
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from govnlp.search.filters import compile_filters
 from govnlp.search.fusion import fuse_runs, fusion_config
 from govnlp.search.hit import Hit
 from govnlp.search.lexical import LexicalIndex, make_lexical
+from govnlp.search.locking import ReadWriteLock
 from govnlp.search.records import DOCUMENT_FIELDS, build_records
 from govnlp.search.state import IndexState
 
@@ -135,6 +138,8 @@ class SearchIndex:
         self._next_label = 0
         self._fields: set[str] = set(DOCUMENT_FIELDS) | {"id"}
         self._cleaner_name = CLEANER if self.clean else "none"
+        self._lock = ReadWriteLock()  # one writer (add, upsert, delete) or many readers (search, save)
+        self._embedder_lock = threading.Lock()
 
     # -- construction ---------------------------------------------------------------------------------
     @classmethod
@@ -156,17 +161,18 @@ class SearchIndex:
     @property
     def embedder(self) -> Embedder:
         """The embedder (loaded on first use; checked against the recorded fingerprint of a loaded index)."""
-        if self._embedder is None:
-            if not self._reloadable:
-                name = (self._expected or {}).get("name", "?")
-                raise ConfigError(
-                    f"this index was built with an embedder object ({name!r}) that cannot be reloaded by name; "
-                    "pass it again: SearchIndex.load(path, embedder=...)"
-                )
-            emb = resolve_embedder(self._embedder_spec)
-            self._check_embedder(emb)
-            self._embedder = emb
-        return self._embedder
+        with self._embedder_lock:
+            if self._embedder is None:
+                if not self._reloadable:
+                    name = (self._expected or {}).get("name", "?")
+                    raise ConfigError(
+                        f"this index was built with an embedder object ({name!r}) that cannot be reloaded by "
+                        "name; pass it again: SearchIndex.load(path, embedder=...)"
+                    )
+                emb = resolve_embedder(self._embedder_spec)
+                self._check_embedder(emb)
+                self._embedder = emb
+            return self._embedder
 
     def _check_embedder(self, emb: Embedder) -> None:
         if self._expected is not None:
@@ -183,18 +189,21 @@ class SearchIndex:
 
     def ids(self) -> list[str]:
         """The record ids in insertion order."""
-        return list(self._records)
+        with self._lock.read():
+            return list(self._records)
 
     def get(self, rid: str) -> dict[str, Any]:
         """A copy of the record ``rid``. Raises KeyError naming the id."""
-        if rid not in self._records:
-            raise KeyError(f"no record with id {rid!r} in this index")
-        return dict(self._records[rid])
+        with self._lock.read():
+            if rid not in self._records:
+                raise KeyError(f"no record with id {rid!r} in this index")
+            return dict(self._records[rid])
 
     @property
     def fields(self) -> list[str]:
         """The record fields that filters may name."""
-        return sorted(self._fields)
+        with self._lock.read():
+            return sorted(self._fields)
 
     def add(
         self,
@@ -206,11 +215,22 @@ class SearchIndex:
     ) -> list[str]:
         """Index new items; return the ids of the records added.
 
+        All or nothing: the records are built, checked and encoded first, and only then added.
+
         Raises:
             ConfigError: a record id is already in the index or repeats among the items (use
-                :meth:`upsert` to replace records); nothing is added then.
+                :meth:`upsert` to replace records), or a record cannot be saved (see
+                :func:`govnlp.search.records.check_record`); nothing is added then.
         """
         records = build_records(items, text_field=text_field, id_field=id_field)
+        self._check_new_ids(records)
+        vecs = self._encode_records(records, show_progress_bar)
+        with self._lock.write():
+            self._check_new_ids(records)  # again: another writer may have added them meanwhile
+            self._commit(records, vecs, stale=[])
+        return [r["id"] for r in records]
+
+    def _check_new_ids(self, records: list[dict[str, Any]]) -> None:
         seen: set[str] = set()
         dup = []
         for r in records:
@@ -222,16 +242,16 @@ class SearchIndex:
                 f"{len(dup)} record id(s) already in the index or repeated: {dup[:10]}; use upsert() to "
                 "replace records, or give the records distinct ids (id_field=)."
             )
-        self._add_records(records, show_progress_bar)
-        return [r["id"] for r in records]
 
-    def _add_records(self, records: list[dict[str, Any]], show_progress_bar: bool | None) -> None:
-        if not records:
-            return
+    def _encode_records(self, records: list[dict[str, Any]], show_progress_bar: bool | None) -> np.ndarray:
+        """Set each record's ``index_text`` and return its vectors ``(len(records), dim)``; changes nothing
+        in the index."""
         for r in records:
             cleaned = cleaning.clean_for_index(r["text"]) if self.clean else r["text"]
             r["index_text"] = cleaned if cleaned.strip() else r["text"]
         emb = self.embedder
+        if not records:
+            return np.zeros((0, emb.dim), dtype=np.float32)
         vecs = emb.encode(
             [r["index_text"] for r in records],
             kind="passage",
@@ -243,17 +263,45 @@ class SearchIndex:
             raise ConfigError(
                 f"embedder {emb.name!r} returned shape {vecs.shape}, expected {(len(records), emb.dim)}"
             )
+        if not np.isfinite(vecs).all():
+            raise ConfigError(f"embedder {emb.name!r} returned vectors holding NaN or infinity")
+        return vecs
+
+    def _commit(self, records: list[dict[str, Any]], vecs: np.ndarray, stale: list[str]) -> None:
+        """Add ``records`` (with their vectors) and remove the records ``stale``; hold the write lock.
+
+        The new entries go in first under new labels; if adding them fails, they are taken out again and
+        the index is as it was. Only then are the stale entries removed.
+        """
+        if not records and not stale:
+            return
         labels = np.arange(self._next_label, self._next_label + len(records), dtype=np.int64)
-        if self._vectors is None:
-            self._vectors = make_index(emb.dim, self.index_type, len(records))
-        self._vectors.add(vecs, labels)
-        self._lexical.add([r["index_text"] for r in records], labels)
+        vectors = self._vectors
+        if records:
+            if vectors is None:
+                vectors = make_index(vecs.shape[1], self.index_type, len(records))
+            try:
+                vectors.add(vecs, labels)
+                self._lexical.add([r["index_text"] for r in records], labels)
+            except BaseException:
+                vectors.remove(labels)
+                self._lexical.remove(labels)
+                raise
+            self._vectors = vectors
+            self._next_label += len(records)
+        old = np.array([self._label[i] for i in stale], dtype=np.int64)
+        if len(old):
+            assert self._vectors is not None
+            self._vectors.remove(old)
+            self._lexical.remove(old)
+        for rid in stale:
+            del self._id[self._label.pop(rid)]
+            del self._records[rid]
         for r, lab in zip(records, labels.tolist(), strict=True):
             self._records[r["id"]] = r
             self._label[r["id"]] = lab
             self._id[lab] = r["id"]
             self._fields.update(k for k in r if k not in ("text", "index_text"))
-        self._next_label += len(records)
         self._cleaner_name = CLEANER if self.clean else "none"
         self._maybe_switch_to_approximate()
 
@@ -289,22 +337,15 @@ class SearchIndex:
         if missing not in ("raise", "ignore"):
             raise ConfigError(f"missing must be 'raise' or 'ignore', got {missing!r}")
         ids = list(dict.fromkeys(ids))
-        unknown = [i for i in ids if i not in self._records]
-        if unknown and missing == "raise":
-            raise ConfigError(
-                f"{len(unknown)} id(s) not in the index: {unknown[:10]}; nothing was deleted. "
-                "Pass missing='ignore' to skip unknown ids."
-            )
-        known = [i for i in ids if i in self._records]
-        if not known:
-            return 0
-        labels = np.array([self._label[i] for i in known], dtype=np.int64)
-        assert self._vectors is not None
-        self._vectors.remove(labels)
-        self._lexical.remove(labels)
-        for i in known:
-            del self._records[i]
-            del self._id[self._label.pop(i)]
+        with self._lock.write():
+            unknown = [i for i in ids if i not in self._records]
+            if unknown and missing == "raise":
+                raise ConfigError(
+                    f"{len(unknown)} id(s) not in the index: {unknown[:10]}; nothing was deleted. "
+                    "Pass missing='ignore' to skip unknown ids."
+                )
+            known = [i for i in ids if i in self._records]
+            self._commit([], np.zeros((0, 0), dtype=np.float32), stale=known)
         return len(known)
 
     def upsert(
@@ -318,20 +359,24 @@ class SearchIndex:
         """Add items, replacing records with the same id; return the ids written.
 
         A ReplyDocument replaces *all* records of the same ``doc_id`` (so measures dropped from a
-        re-parsed reply disappear too).
+        re-parsed reply disappear too). All or nothing: the new records are built, checked and encoded
+        before any old one is replaced, so an error (a bad record, a failing embedder) changes nothing.
         """
+        if isinstance(items, (str, bytes)):
+            build_records(items)  # raises the TypeError that names the fix
         items = list(items)
         records = build_records(items, text_field=text_field, id_field=id_field)
         last = {r["id"]: r for r in records}  # the last of repeated ids wins
         records = list(last.values())
         doc_ids = {d.id for d in items if isinstance(d, ReplyDocument)}
-        stale = [
-            rid
-            for rid, r in self._records.items()
-            if rid in last or (doc_ids and r.get("doc_id") in doc_ids and r.get("unit"))
-        ]
-        self.delete(stale, missing="ignore")
-        self._add_records(records, show_progress_bar)
+        vecs = self._encode_records(records, show_progress_bar)
+        with self._lock.write():
+            stale = [
+                rid
+                for rid, r in self._records.items()
+                if rid in last or (doc_ids and r.get("doc_id") in doc_ids and r.get("unit"))
+            ]
+            self._commit(records, vecs, stale=stale)
         return [r["id"] for r in records]
 
     # -- search ---------------------------------------------------------------------------------------
@@ -347,11 +392,17 @@ class SearchIndex:
         """The ``k`` best records for ``query``.
 
         Args:
-            query: the query text (a proposal's problem, a message, …).
-            k: number of hits.
+            query: the query text (a proposal's problem, a message, …). A blank query (empty or only
+                white space) has no hits, in every mode.
+            k: number of hits (an int, numpy integers included, >= 1); more than the index holds returns
+                them all.
             mode: ``"hybrid"`` (dense + BM25, fused), ``"dense"`` or ``"lexical"`` (BM25 only; returns only
                 records sharing a term with the query).
             filters: metadata conditions applied before ranking (see :mod:`govnlp.search.filters`).
+
+        Raises:
+            TypeError: ``query`` is not a str.
+            ConfigError: a bad ``k``, ``mode`` or filter, or a query holding a lone surrogate.
 
         Example:
             >>> index.search("建议加强对老旧小区物业服务企业的监管", k=5, filters={"year": {"gte": 2020}})
@@ -371,30 +422,68 @@ class SearchIndex:
         filters: Mapping[str, Any] | None = None,
         show_progress_bar: bool | None = None,
     ) -> list[list[Hit]]:
-        """:meth:`search` for many queries (encoded in one batch with ``kind="query"``)."""
+        """:meth:`search` for many queries (encoded in one batch with ``kind="query"``).
+
+        Safe to call from many threads while another thread adds, upserts or deletes: each call sees the
+        index either before or after a change, never in between.
+        """
         if isinstance(queries, str):
             raise TypeError("search_batch() expects a list of queries, got a single str; use search()")
         queries = list(queries)
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
-        if not isinstance(k, int) or k <= 0:
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k <= 0:
             raise ConfigError(f"k must be a positive int, got {k!r}")
-        subset = self._subset(filters)
-        if not queries:
-            return []
-        if not self._records or (subset is not None and not len(subset)):
-            return [[] for _ in queries]
-        depth = k if mode != "hybrid" else max(k * CANDIDATE_DEPTH_FACTOR, int(self.fusion["depth"]))
+        k = int(k)
+        for i, q in enumerate(queries):
+            if not isinstance(q, str):
+                raise TypeError(f"query {i} is a {type(q).__name__}, expected a str")
+            try:
+                q.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ConfigError(
+                    f"query {i} holds the lone surrogate {q[exc.start]!r} at position {exc.start}, which is "
+                    "not text; decode the input correctly (or drop that character)."
+                ) from None
+        live = [i for i, q in enumerate(queries) if q.strip()]  # blank queries have no hits
+        out: list[list[Hit]] = [[] for _ in queries]
         qvecs = None
-        dense = lexical = None
-        if mode in ("dense", "hybrid"):
+        if mode in ("dense", "hybrid") and live and len(self):
             qvecs = np.ascontiguousarray(
                 self.embedder.encode(
-                    queries, kind="query", batch_size=self.batch_size, show_progress_bar=show_progress_bar
+                    [queries[i] for i in live],
+                    kind="query",
+                    batch_size=self.batch_size,
+                    show_progress_bar=show_progress_bar,
                 ),
                 dtype=np.float32,
             )
-            assert self._vectors is not None
+        with self._lock.read():
+            subset = self._subset(filters)
+            n = len(self._records) if subset is None else len(subset)
+            if not live or not n:
+                return out
+            k = min(k, n)
+            if qvecs is None and mode != "lexical":  # records were added after the query was checked
+                qvecs = np.ascontiguousarray(
+                    self.embedder.encode(
+                        [queries[i] for i in live], kind="query", batch_size=self.batch_size
+                    ),
+                    dtype=np.float32,
+                )
+            for j, hits in enumerate(self._search_live([queries[i] for i in live], qvecs, k, mode, subset)):
+                out[live[j]] = hits
+        return out
+
+    def _search_live(
+        self, queries: list[str], qvecs: np.ndarray | None, k: int, mode: str, subset: np.ndarray | None
+    ) -> list[list[Hit]]:
+        """The hits of non-blank ``queries``; ``k`` is at most the number of searchable records."""
+        n = len(self._records) if subset is None else len(subset)
+        depth = k if mode != "hybrid" else min(n, max(k * CANDIDATE_DEPTH_FACTOR, int(self.fusion["depth"])))
+        dense = lexical = None
+        if mode in ("dense", "hybrid"):
+            assert self._vectors is not None and qvecs is not None
             dense = self._vectors.search(qvecs, depth, subset=subset)
         lex_scores: list[np.ndarray] = []
         if mode in ("lexical", "hybrid"):
@@ -503,7 +592,12 @@ class SearchIndex:
 
     def state(self) -> IndexState:
         """The index's state (what :meth:`save` writes). Its records dict and label map are copies; the
-        vector and lexical indexes are the live objects: do not change them."""
+        vector and lexical indexes are the live objects: do not change them, and do not read them while
+        another thread changes this index."""
+        with self._lock.read():
+            return self._state()
+
+    def _state(self) -> IndexState:
         return IndexState(
             embedder=self._embedder_entry(),
             index_type=self.index_type,
@@ -575,7 +669,11 @@ class SearchIndex:
         """
         from govnlp.search.store import write_state
 
-        return write_state(self.state(), path)
+        entry = self._embedder_entry()  # may load the embedder: outside the lock
+        with self._lock.read():
+            state = self._state()
+            state.embedder = entry
+            return write_state(state, path)
 
     @classmethod
     def load(cls, path: str | Path, embedder: Embedder | str | None = None) -> SearchIndex:

@@ -103,7 +103,9 @@ def read_state(path: str | Path) -> IndexState:
         raise FormatError(f"cannot read {folder}/ids.json ({exc}); save the index again.") from exc
     try:
         records = read_jsonl(folder / "records.jsonl")
-    except OSError as exc:
+    except FormatError:
+        raise
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8 or not JSON
         raise FormatError(f"cannot read {folder}/records.jsonl ({exc}); save the index again.") from exc
     lexical = load_lexical(folder / "lexical", tokenizer=tokenizer)
     if lexical.kind != kind:
