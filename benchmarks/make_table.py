@@ -399,6 +399,40 @@ def e2e_table() -> list[str]:
     return rows
 
 
+def serve_table() -> list[str]:
+    d = _load("bench_serve")
+    if d is None:
+        return []
+    srv, m = d["server"], d["machine"]
+    load = "-".join(f"{x:.0f}" for x in (m["load_average_before"][0], m["load_average_after"][0]))
+    rows = [
+        "### Web server (`benchmarks/bench_serve.py`, `govnlp serve` on the demo index, over HTTP)",
+        "",
+        f"Embedder {srv['embedder']}, {srv['records']} records; one client, requests one at a time; "
+        f"load average {load} during the run.",
+        "",
+        "| request | n | p50 ms | p95 ms | max ms |",
+        "|---|---|---|---|---|",
+    ]
+    for key, name in (
+        ("api_search", "`GET /api/search` (k=5, every third with filters)"),
+        ("page_search", "`GET /?q=…` (the rendered page)"),
+        ("api_match", f"`POST /api/match` ({d['api_match']['items_per_proposal']} items, k=5 each)"),
+    ):
+        r = d[key]
+        rows.append(
+            f"| {name} | {r['n']} | {_f(r['p50_ms'], 1)} | {_f(r['p95_ms'], 1)} | {_f(r['max_ms'], 1)} |"
+        )
+    ch = d.get("chromium") or {}
+    same = "yes" if ch.get("same_top_hit") else ("no" if ch.get("checked") else "not checked")
+    rows.append("")
+    rows.append(
+        f"Goal: `/api/search` p50 under {_f(d['goal_p50_ms'], 0)} ms: "
+        f"{'met' if d['goal_met'] else 'missed'}. Headless Chromium shows the API's top hit at `/?q=…`: {same}."
+    )
+    return rows
+
+
 def tables() -> str:
     parts = [
         parse_table(),
@@ -409,6 +443,7 @@ def tables() -> str:
         lexical_table(),
         classify_table(),
         e2e_table(),
+        serve_table(),
     ]
     body = "\n\n".join("\n".join(p) for p in parts if p)
     return (
