@@ -6,6 +6,7 @@ missing); skipped, with that reason, where no Chromium is on PATH.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -17,6 +18,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,9 +41,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    app = create_app(Pipeline.build(sample_paths(), embedder="hash", show_progress_bar=False))
+@contextlib.contextmanager
+def _live(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free port; yields the base URL."""
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -50,9 +52,17 @@ def base_url() -> Iterator[str]:
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    with _live(create_app(Pipeline.build(sample_paths(), embedder="hash", show_progress_bar=False))) as url:
+        yield url
 
 
 def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess[str]:
@@ -74,7 +84,7 @@ def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess[str
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_chromium_shows_the_apis_top_hit(base_url: str, tmp_path: Path) -> None:
+def _check_top_hit(base_url: str, tmp_path: Path) -> None:
     query = urllib.parse.urlencode({"q": QUERY, "k": 5})
     with urllib.request.urlopen(f"{base_url}/api/search?{query}", timeout=30) as resp:
         api_hits = json.load(resp)["hits"]
@@ -97,3 +107,16 @@ def test_chromium_shows_the_apis_top_hit(base_url: str, tmp_path: Path) -> None:
     )
     assert made.returncode == 0, made.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def test_chromium_shows_the_apis_top_hit(base_url: str, tmp_path: Path) -> None:
+    _check_top_hit(base_url, tmp_path)
+
+
+@pytest.mark.model
+def test_chromium_shows_the_apis_top_hit_on_the_demo_index(tmp_path: Path) -> None:
+    """The goal's setting: `govnlp serve` without an index (the demo pipeline, the real default model)."""
+    from govnlp.pipeline import demo_pipeline
+
+    with _live(create_app(demo_pipeline(show_progress_bar=False), source="demo")) as url:
+        _check_top_hit(url, tmp_path)
