@@ -337,11 +337,6 @@ def _run_ray(
 
     ray = _ray()
     lo, hi = _pool(concurrency)
-    if not isinstance(spec, str) and spec is not None:
-        raise ConfigError(
-            "engine='ray' loads one embedder per Ray actor by name: pass embedder as a spec ('hash', a model "
-            "folder, None for the default model), or an embedder made by govnlp.load_embedder(spec)"
-        )
     # blocks of a few batches each, so that the actors share the work evenly
     block = max(batch_size * 4, 256)
     tables = []
@@ -451,6 +446,11 @@ def encode_dataset(
             raise ConfigError(f"{name} must be a positive int, got {value!r}")
     lo, hi = _pool(concurrency)
     if engine == "ray":
+        if not isinstance(embedder, (str, type(None))) and getattr(embedder, "spec", None) is None:
+            raise ConfigError(
+                "engine='ray' loads one embedder per Ray actor by name: pass embedder as a spec ('hash', a "
+                "model folder, None for the default model), or an embedder made by govnlp.load_embedder(spec)"
+            )
         _ray()
     t0 = time.perf_counter()
     records = read_records(source, text_field=text_field, id_field=id_field, engine=engine, concurrency=hi)

@@ -190,8 +190,12 @@ class MilvusIndex:
             self.fusion = fusion_config(fusion if fusion is not None else self._meta.get("fusion"))
             if self._spec is None and self._embedder is None:
                 self._spec = self._meta["embedder"].get("spec")
+            if self._embedder is None and embedder is not None:
+                from govnlp.embedders import load_embedder
+
+                self._embedder = load_embedder(embedder)
             if self._embedder is not None:
-                self._check(self._embedder)
+                self._check(self._embedder)  # an embedder given explicitly is checked at once
 
     # -- the collection -----------------------------------------------------------------------------
     def _read_meta(self) -> dict[str, Any] | None:
