@@ -307,8 +307,10 @@ def test_file_errors(tmp_path: Path) -> None:
         parse_reply(b)
     with pytest.raises(ParseError, match="empty"):
         parse_reply(_write(tmp_path / "empty.txt", "  \n"))
-    # a str that is not an existing file is text
-    assert parse_reply("missing.txt").source is None
+    # a str that looks like a path and does not exist is an error, unless the caller says it is text
+    with pytest.raises(ParseError, match="as_text=True"):
+        parse_reply("missing.txt")
+    assert parse_reply("missing.txt", as_text=True).source is None
 
 
 def _write(path: Path, text: str) -> Path:

@@ -59,7 +59,12 @@ def write_payload(path: Path, module: str, name: str, marker: Path) -> None:
         "__class__": name,
         "__module__": module,
         "__loader__": "ConstructorFromReduceNode",
-        "content": {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode", "content": args},
+        "content": {
+            "__class__": "tuple",
+            "__module__": "builtins",
+            "__loader__": "TupleNode",
+            "content": args,
+        },
         "protocol": 2,
         "_skops_version": "0.16.0",
     }

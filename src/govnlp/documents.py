@@ -33,8 +33,11 @@ PARAGRAPH_ROLES = ("opening", "section_heading", "problem", "body", "closing", "
 
 
 def content_id(*parts: str, prefix: str = "", length: int = 16) -> str:
-    """A stable id from content: ``prefix`` + the first ``length`` hex digits of a sha1 of the parts."""
-    h = hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+    """A stable id from content: ``prefix`` + the first ``length`` hex digits of a sha1 of the parts.
+
+    Any ``str`` gets an id: lone surrogates (not valid UTF-8) are hashed as their code points.
+    """
+    h = hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
     return f"{prefix}{h[:length]}"
 
 

@@ -30,11 +30,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     from govnlp.parsing import parse_reply
+    from govnlp.parsing.reader import decode_bytes
 
     docs = []
     for raw in args.paths:
         if raw == "-":
-            docs.append(parse_reply(sys.stdin.read()).to_dict())
+            # bytes, decoded like a file (UTF-8, UTF-16 with a BOM, GB18030 or Big5), not by the locale
+            stream = getattr(sys.stdin, "buffer", None)
+            text = decode_bytes(stream.read(), "stdin") if stream is not None else sys.stdin.read()
+            docs.append(parse_reply(text, as_text=True).to_dict())
             continue
         path = Path(raw)
         if not path.is_file():

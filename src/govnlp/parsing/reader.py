@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from govnlp.errors import ParseError
 from govnlp.parsing.vocabulary import SUPPORTED_SUFFIXES
 
-__all__ = ["SUPPORTED_SUFFIXES", "html_to_text", "read_file", "read_source"]
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "decode_bytes",
+    "html_to_text",
+    "looks_like_path",
+    "read_file",
+    "read_source",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,19 +64,88 @@ _DROP_TAGS = (
 )
 
 
-def _decode(data: bytes, name: str) -> str:
+def _hanzi(text: str, limit: int = 20_000) -> list[str]:
+    out = []
+    for ch in text:
+        if "\u4e00" <= ch <= "\u9fff":
+            out.append(ch)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def _share(chars: list[str], ok: Callable[[str], bool]) -> float:
+    return sum(1 for ch in chars if ok(ch)) / len(chars) if chars else 1.0
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _frequent_big5(ch: str) -> bool:
+    """A character of Big5's frequent level (lead bytes A4-C6), where real Big5 text lives."""
+    try:
+        lead = ch.encode("cp950")[0]
+    except UnicodeEncodeError:
+        return False
+    return 0xA4 <= lead <= 0xC6
+
+
+#: a decoding is trusted when this share of its Chinese characters is common in it
+_PLAUSIBLE = 0.9
+_MIN_HANZI = 20
+
+
+def decode_bytes(data: bytes, name: str) -> str:
+    """Decode the bytes of a text file: UTF-8 (BOM or not), UTF-16 with a BOM, GB18030/GBK or Big5.
+
+    GB18030 decodes nearly any byte string, Big5 included, into plausible-looking characters, so a
+    GB18030 decoding is kept only if nearly all its Chinese characters are in GB2312 (true of Simplified
+    Chinese text); otherwise a Big5 decoding whose characters are nearly all of Big5's frequent level
+    wins, with a warning. A decoding that fits neither is kept with a warning that it may be garbled.
+
+    Raises:
+        ParseError: binary data (NUL bytes), or bytes that are none of those encodings.
+    """
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ParseError(
             f"{name} looks binary (NUL bytes), expected text. Pass a .txt/.html/.docx/.pdf file or a str."
         )
-    for enc in ("utf-8-sig", "utf-16", "gb18030"):
-        if enc == "utf-16" and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            continue
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise ParseError(f"{name} is neither UTF-8 nor GB18030 text. Convert it to UTF-8 and try again.")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        with contextlib.suppress(UnicodeDecodeError):
+            return data.decode("utf-16")
+    with contextlib.suppress(UnicodeDecodeError):
+        return data.decode("utf-8-sig")
+    decoded: dict[str, str] = {}
+    for enc in ("gb18030", "cp950", "big5hkscs"):
+        with contextlib.suppress(UnicodeDecodeError):
+            decoded[enc] = data.decode(enc)
+    gb = decoded.get("gb18030")
+    if gb is not None:
+        chars = _hanzi(gb)
+        if len(chars) < _MIN_HANZI or _share(chars, _in_gb2312) >= _PLAUSIBLE:
+            logger.debug("%s is not UTF-8; decoded as GB18030", name)
+            return gb
+    for enc in ("cp950", "big5hkscs"):
+        big5 = decoded.get(enc)
+        if big5 is not None and _share(_hanzi(big5), _frequent_big5) >= _PLAUSIBLE:
+            logger.warning("%s is not UTF-8 or GB18030 text; decoded it as Big5 (%s)", name, enc)
+            return big5
+    if gb is not None:
+        logger.warning(
+            "%s is not UTF-8; decoded it as GB18030, but its characters are unusual: it may be garbled "
+            "(another encoding?). Convert it to UTF-8 to be sure.",
+            name,
+        )
+        return gb
+    raise ParseError(f"{name} is not UTF-8, GB18030 or Big5 text. Convert it to UTF-8 and try again.")
+
+
+_decode = decode_bytes
 
 
 def html_to_text(html: str) -> str:
@@ -213,17 +291,31 @@ def read_file(path: Path) -> str:
         return _docx_text(path)
     if suffix == ".pdf":
         return _pdf_text(path)
-    text = _decode(path.read_bytes(), str(path))
+    text = decode_bytes(path.read_bytes(), str(path))
     if suffix in (".html", ".htm"):
         return html_to_text(text)
     return text
 
 
-def read_source(source: object) -> tuple[str, str | None]:
-    """Text and source name of ``source``: a ``str`` (text, or the path of an existing supported file) or a Path.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def looks_like_path(text: str) -> bool:
+    """Whether a str is more likely a file path than a reply: one short line ending in a supported suffix."""
+    return "\n" not in text and len(text) < 1024 and text.strip().lower().endswith(SUPPORTED_SUFFIXES)
+
+
+def read_source(source: object, *, as_text: bool = False) -> tuple[str, str | None]:
+    """Text and source name of ``source``: a ``str`` (text, or the path of a supported file) or a Path.
+
+    A ``str`` that looks like a path (one short line ending in ``.txt``, ``.html``, ``.htm``, ``.docx``
+    or ``.pdf``) is read as that file, and is an error if no such file exists, unless ``as_text`` says
+    it is the text itself. Lone surrogates (from text decoded with ``surrogateescape`` or cut UTF-16) are
+    replaced with U+FFFD, with a warning: they cannot be written as UTF-8.
 
     Raises:
-        ParseError: empty/whitespace-only text, binary text, an unsupported type or file.
+        ParseError: empty/whitespace-only text, binary text, an unsupported type, a missing or
+            unsupported file.
     """
     if isinstance(source, Path):
         return read_file(source), str(source)
@@ -236,15 +328,23 @@ def read_source(source: object) -> tuple[str, str | None]:
             f"expected text (str) or a file path (pathlib.Path), found {type(source).__name__}. "
             "Pass the reply's text or the path of a .txt/.html/.docx/.pdf file."
         )
-    if "\n" not in source and len(source) < 1024 and source.lower().endswith(SUPPORTED_SUFFIXES):
+    if not as_text and looks_like_path(source):
+        path = Path(source.strip())
         try:
-            path = Path(source)
-            if path.is_file():
-                return read_file(path), source
-        except OSError:
-            pass
+            exists = path.is_file()
+        except (OSError, ValueError):
+            exists = False
+        if exists:
+            return read_file(path), source
+        raise ParseError(
+            f"file not found: {source!r}. This str looks like a file path; check the path, or pass "
+            "as_text=True to parse it as the text of a reply."
+        )
     if "\x00" in source:
         raise ParseError("the text contains NUL characters: binary data, not a reply. Pass the decoded text.")
+    if _SURROGATE_RE.search(source):
+        logger.warning("the text contains lone surrogates (not valid Unicode); replaced them with U+FFFD")
+        source = _SURROGATE_RE.sub("\ufffd", source)
     if source.lstrip()[:200].lower().startswith(("<!doctype html", "<html")):
         return html_to_text(source), None
     return source, None

@@ -13,6 +13,7 @@ The parse runs in named stages, each a function of the previous stages' results:
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
@@ -66,13 +67,15 @@ def _heading_of(rest_norm: str) -> int:
     return comma if comma > 0 else 40
 
 
-def parse_reply(source: str | Path) -> ReplyDocument:
+def parse_reply(source: str | Path, *, as_text: bool = False) -> ReplyDocument:
     """Parse a government reply (答复) into a :class:`~govnlp.documents.ReplyDocument`.
 
     Args:
         source: the reply's text, or the path (``str`` or :class:`pathlib.Path`) of a ``.txt``, ``.html``/
-            ``.htm``, ``.docx`` or ``.pdf`` file. A ``str`` that names an existing file with one of those
-            suffixes is read as that file; any other ``str`` is the text itself.
+            ``.htm``, ``.docx`` or ``.pdf`` file. A ``str`` that looks like a path (one short line ending in
+            one of those suffixes) is read as that file, and is an error if it does not exist; any other
+            ``str`` is the text itself.
+        as_text: the ``str`` is the text itself, even if it looks like a path.
 
     Returns:
         The document: header fields (normalised: simplified characters, full-width punctuation, 〔〕), the
@@ -89,13 +92,16 @@ def parse_reply(source: str | Path) -> ReplyDocument:
         >>> doc.kind, doc.addressee, doc.proposal_title, [m.title for m in doc.measures]
         ('建议答复', '王某代表', '关于加快老旧小区改造的建议', ['加快改造'])
     """
-    raw, source_name = read_source(source)
+    raw, source_name = read_source(source, as_text=as_text)
     if not raw or not raw.strip():
         where = f" ({source_name})" if source_name else ""
         raise ParseError(
             f"empty input{where}: expected the text of a reply, found only whitespace or nothing."
         )
-    return _parse_text(raw, source_name)
+    doc = _parse_text(raw, source_name)
+    if not doc.text:  # nothing but page debris: hash the input, so such documents do not share one id
+        doc = dataclasses.replace(doc, id=content_id(raw.strip(), prefix="doc-"))
+    return doc
 
 
 def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:

@@ -201,7 +201,16 @@ class TfidfMethod:
         self.multilabel_ = multilabel
         head = OneVsRestClassifier(self._head()) if multilabel else self._head()
         self.n_classes_ = n_classes
-        self.pipeline_ = Pipeline([("tfidf", vec), ("head", head)]).fit(features, y)
+        try:
+            self.pipeline_ = Pipeline([("tfidf", vec), ("head", head)]).fit(features, y)
+        except ValueError as exc:  # sklearn: "After pruning, no terms remain" / "empty vocabulary"
+            if "no terms remain" not in str(exc) and "empty vocabulary" not in str(exc):
+                raise
+            raise ConfigError(
+                f"tfidf: no word or character occurs in at least min_df={self.min_df} of the "
+                f"{len(features)} training texts (stop words and punctuation left out), so there is "
+                "nothing to learn from. Train on more or longer texts, or pass method_params={'min_df': 1}."
+            ) from exc
         return self
 
     def decision_function(self, features: Any) -> np.ndarray:
