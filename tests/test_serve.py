@@ -103,6 +103,19 @@ def test_search_accepts_a_query_of_the_maximum_length(client: TestClient) -> Non
     # ASCII: the test client refuses URLs past 64 KiB (20,000 Chinese characters encode to 180 KB)
     r = client.get("/api/search", params={"q": ("wuye shoufei " * 2000)[:MAX_TEXT_CHARS], "k": 1})
     assert r.status_code == 200 and len(r.json()["hits"]) == 1
+    # a long Chinese query goes by POST
+    r = client.post("/api/search", json={"q": ("老旧小区物业收费" * 2500)[:MAX_TEXT_CHARS], "k": 2})
+    assert r.status_code == 200 and len(r.json()["hits"]) == 2
+
+
+def test_search_post_is_the_get(client: TestClient) -> None:
+    params: dict[str, Any] = {"q": "停车难", "k": 3, "filter": ["year>=2023"]}
+    got = client.get("/api/search", params=params).json()
+    assert client.post("/api/search", json=params).json() == got
+    bad = client.post("/api/search", json={"q": "停" * (MAX_TEXT_CHARS + 1)})
+    assert bad.status_code == 422 and "at most 20000" in bad.json()["detail"]
+    bad = client.post("/api/search", json={"q": "停车", "filter": ["colour=red"]})
+    assert bad.status_code == 400 and "unknown filter field" in bad.json()["detail"]
 
 
 # -- /api/match, /api/tag, /api/health, /api/reply ---------------------------------------------------------
@@ -288,6 +301,7 @@ def test_docs_and_assets_are_served_from_the_package(client: TestClient) -> None
     params = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
     assert params == {"q", "k", "filter", "mode"}
     assert {"/api/match", "/api/tag", "/api/health"} <= set(spec["paths"])
+    assert {"get", "post"} <= set(spec["paths"]["/api/search"])
 
 
 # -- escaping --------------------------------------------------------------------------------------------

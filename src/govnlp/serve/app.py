@@ -91,6 +91,13 @@ class MatchIn(BaseModel):
     mode: Mode = "hybrid"
 
 
+class SearchIn(BaseModel):
+    q: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="the query text")
+    k: int = Field(5, ge=1, le=MAX_K, description="number of hits")
+    filter: list[str] = Field(default_factory=list, description="filter expressions, e.g. year>=2022")
+    mode: Mode = "hybrid"
+
+
 class TagIn(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     top: int = Field(3, ge=1, le=50, description="how many categories")
@@ -178,6 +185,12 @@ def create_app(
             "filters": filters,
             "hits": svc.search(q, k=k, filters=filters, mode=mode),
         }
+
+    @app.post("/api/search", response_model=SearchOut, tags=["api"])
+    def api_search_post(body: SearchIn) -> dict[str, Any]:
+        """`GET /api/search` with the query in a JSON body (a long query: URLs have a size limit)."""
+        hits = svc.search(body.q, k=body.k, filters=body.filter, mode=body.mode)
+        return {"query": body.q, "k": body.k, "filters": body.filter, "hits": hits}
 
     @app.get("/api/match", tags=["api"])
     def api_match_get(
