@@ -30,6 +30,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from govnlp.routing import AgencyRouter, canonical_agency  # noqa: E402
 
@@ -107,24 +108,26 @@ def router_method(**params: Any):
     return run
 
 
+EMBEDDER: Any = None  # the default model behind the disk cache of benchmarks/embed_cache.py (set in main)
+
+
 def methods() -> dict[str, Any]:
+    e5 = {"embedder": EMBEDDER}
     return {
         "baseline: char tf-idf + linear svm; knn co": baseline,
-        "router (default)": router_method(),
-        "router, no function knowledge": router_method(knowledge=False),
-        "router, function weight 0.05": router_method(knowledge_weight=0.05),
-        "router, function weight 0.3": router_method(knowledge_weight=0.3),
-        "router, function weight 0.5": router_method(knowledge_weight=0.5),
-        "router, function weight 1.0": router_method(knowledge_weight=1.0),
-        "router, C=0.5": router_method(C=0.5),
-        "router, C=2": router_method(C=2.0),
-        "router, co: knn vote only": router_method(co_weights=(1.0, 0.0, 0.0, 0.0)),
-        "router, co: no frequency prior": router_method(co_weights=(1.0, 1.0, 0.0, 0.1)),
-        "router, co: co-occurrence weight 2": router_method(co_weights=(1.0, 2.0, 0.5, 0.1)),
-        "router, co: no function words": router_method(co_weights=(1.0, 1.0, 0.5, 0.0)),
-        "router, co: function words 0.3": router_method(co_weights=(1.0, 1.0, 0.5, 0.3)),
-        "router, co: function words 0.3, no frequency": router_method(co_weights=(1.0, 1.0, 0.0, 0.3)),
-        "router, 20 neighbours": router_method(n_neighbors=20),
+        "router: tf-idf svm + function words": router_method(),
+        "router: + e5 neighbours": router_method(**e5),
+        "router: + e5 neighbours, weight 0.5": router_method(embedding_weight=0.5, **e5),
+        "router: + e5 neighbours, no function words": router_method(knowledge=False, **e5),
+        "router: tf-idf svm only (no function words)": router_method(knowledge=False),
+        "router: function weight 0.15": router_method(knowledge_weight=0.15),
+        "router: function weight 1.0": router_method(knowledge_weight=1.0),
+        "router: C=0.5": router_method(C=0.5),
+        "router: C=2": router_method(C=2.0),
+        "router: co from neighbour vote only": router_method(co_weights=(1.0, 0.0, 0.0, 0.0)),
+        "router: co without function words": router_method(co_weights=(1.0, 1.0, 0.5, 0.0)),
+        "router: 20 neighbours": router_method(n_neighbors=20),
+        "router: + e5 neighbours, 20 neighbours": router_method(n_neighbors=20, **e5),
     }
 
 
@@ -133,6 +136,11 @@ def main() -> None:
     ap.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"))
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args()
+    global EMBEDDER
+    from embed_cache import CachedEmbedder
+    from govnlp.embedders import load_embedder
+
+    EMBEDDER = CachedEmbedder(load_embedder())
     rows = load_rows(Path(args.corpora))
     sp = splits(len(rows))
     results: dict[str, Any] = {}

@@ -157,12 +157,9 @@ def _expand(rest: str) -> str:
 
 
 def _follow_renames(rest: str) -> str:
+    """Follow the rename table from a whole name (after its level prefix) to the newest name."""
     graph = _rename_graph(renames())
     seen = {rest}
-    for old in sorted(graph, key=len, reverse=True):
-        if rest.endswith(old):
-            rest = rest[: -len(old)] + graph[old]
-            break
     while rest in graph and graph[rest] not in seen:  # chains: 卫生局 → 卫生和计划生育局 → 卫生健康局
         rest = graph[rest]
         seen.add(rest)
