@@ -25,7 +25,7 @@ from govnlp._version import __version__
 from govnlp.documents import ProposalDocument, ProposalItem, ReplyDocument
 from govnlp.errors import ConfigError, FormatError, ParseError
 from govnlp.parsing.vocabulary import SUPPORTED_SUFFIXES
-from govnlp.storage import atomic_folder, read_manifest, write_manifest
+from govnlp.storage import atomic_folder, consistent_load, read_manifest, write_manifest
 
 __all__ = [
     "DEFAULT_TAXONOMY",
@@ -342,6 +342,7 @@ class Pipeline:
         return Path(path)
 
     @classmethod
+    @consistent_load
     def load(cls, path: str | os.PathLike[str], embedder: Any = None) -> Pipeline:
         """Load a saved pipeline (or a bare saved SearchIndex folder, with zero-shot tagging)."""
         from govnlp.classify.taxonomy import Taxonomy

@@ -12,7 +12,7 @@ from govnlp.errors import ParseError
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "parse",
         help="parse replies (.txt/.html/.docx/.pdf, or - for stdin) into the JSON interchange format",
