@@ -267,14 +267,21 @@ def test_page_bad_parameters_show_the_error_with_400(client: TestClient, params:
     assert 'class="error"' in r.text
 
 
-def test_match_page_lists_each_problem_with_sourced_measures(client: TestClient) -> None:
+def test_match_page_lists_each_problem_with_sourced_measures(client: TestClient, pipe: Pipeline) -> None:
     r = client.post("/match", data={"text": PROPOSAL, "k": "2"})
     assert r.status_code == 200
     html = r.text
     assert html.count('<article class="item">') == 3
     assert "停车位严重不足" in html and len(_ids(html)) == 6
     assert 'class="cat"' in html and "/reply/doc-" in html
+    routing = pipe.match(PROPOSAL, k=2).routing
+    if routing is not None:  # the pipeline learned lead / co-agency routing from the sample replies
+        assert "建议主办" in html and routing.lead[0].agency in html
     assert client.post("/match", data={"text": "  "}).status_code == 400
+    linked = client.get("/match", params={"text": PROPOSAL, "k": 2}).text
+    assert _ids(linked) == _ids(html)
+    assert client.get("/match", params={"text": PROPOSAL, "k": "x"}).status_code == 400
+    assert client.get("/match").status_code == 200
 
 
 def test_reply_page_and_missing_reply(client: TestClient) -> None:

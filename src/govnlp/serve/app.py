@@ -266,31 +266,28 @@ def create_app(
                 return page(request, "index.html", context, status=400)
         return page(request, "index.html", context)
 
-    @app.post("/match", response_class=HTMLResponse, include_in_schema=False)
-    def match_page(
-        request: Request, text: Annotated[str, Form()] = "", k: Annotated[str, Form()] = "3"
-    ) -> HTMLResponse:
-        context: dict[str, Any] = {
-            "form": {
-                "q": "",
-                "k": "10",
-                "kind": [],
-                "year_from": "",
-                "year_to": "",
-                "agency": "",
-                "filter": [],
-            },
-            "proposal": text,
-            "match_k": k,
-            "hits": None,
-            "error": None,
-        }
+    def render_match(request: Request, text: str, k: str) -> HTMLResponse:
+        form = {"q": "", "k": "10", "kind": [], "year_from": "", "year_to": "", "agency": "", "filter": []}
+        context: dict[str, Any] = {"form": form, "proposal": text, "match_k": k, "hits": None, "error": None}
+        if request.method == "GET" and not text.strip():
+            return page(request, "index.html", context)  # a bare link to the form
         try:
             context["match"] = svc.match(text, k=_page_int(k, "k")).to_dict()
         except GovnlpError as exc:
             context["error"] = str(exc)
             return page(request, "index.html", context, status=400)
         return page(request, "index.html", context)
+
+    @app.post("/match", response_class=HTMLResponse, include_in_schema=False)
+    def match_page(
+        request: Request, text: Annotated[str, Form()] = "", k: Annotated[str, Form()] = "3"
+    ) -> HTMLResponse:
+        return render_match(request, text, k)
+
+    @app.get("/match", response_class=HTMLResponse, include_in_schema=False)
+    def match_page_get(request: Request, text: str = "", k: str = "3") -> HTMLResponse:
+        """The same as the form's POST, as a link (for short texts: URLs have a size limit)."""
+        return render_match(request, text, k)
 
     @app.get("/reply/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
     def reply_page(request: Request, doc_id: str, q: str = "") -> HTMLResponse:
