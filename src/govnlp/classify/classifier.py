@@ -25,7 +25,7 @@ from govnlp.classify.calibration import (
     fit_calibrator,
     tune_thresholds,
 )
-from govnlp.classify.methods import method_class, parse_method, take
+from govnlp.classify.methods import method_class, parse_method
 from govnlp.classify.taxonomy import Taxonomy
 from govnlp.classify.text import check_text_list
 from govnlp.errors import ConfigError, FormatError
@@ -135,7 +135,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     # --- fitting ------------------------------------------------------------------------------------
 
-    def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> TextClassifier:
+    def fit(self, texts: Sequence[Any], labels: Sequence[Any]) -> TextClassifier:
         """Fit on texts and their labels (a str each, or a list of str each for multi-label data).
 
         Returns:
@@ -252,29 +252,28 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         n_classes: int,
         multilabel: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Out-of-fold raw scores of a cheap method (rows with a held-out score, sorted; scores)."""
-        from sklearn.model_selection import KFold, StratifiedKFold
+        """Out-of-fold raw scores of a cheap method (rows with a held-out score, sorted; scores).
+
+        ``sklearn.model_selection.cross_val_predict`` over stratified folds (plain folds for multi-label
+        data), with as many folds as the rarest class allows (at most ``calibration_folds``).
+        """
+        from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
         n = len(y)
         if multilabel:
             folds = min(self.calibration_folds, n // 2)
             splitter: Any = KFold(folds, shuffle=True, random_state=self.random_state) if folds >= 2 else None
         else:
+            # every class has at least `folds` rows, so every training fold sees every class
             folds = min(self.calibration_folds, int(np.bincount(y).min()))
             splitter = (
                 StratifiedKFold(folds, shuffle=True, random_state=self.random_state) if folds >= 2 else None
             )
         if splitter is None:
             return np.arange(0), np.zeros((0, n_classes))
-        scores = np.zeros((n, n_classes))
-        for tr, te in splitter.split(np.zeros(n), y if not multilabel else None):
-            if not multilabel and len(np.unique(y[tr])) < n_classes:
-                # a class missing from the training fold: its column cannot be scored
-                return np.arange(0), np.zeros((0, n_classes))
-            m = self._new_method(name, members, embedder)
-            m.fit(take(features, tr), y[tr], n_classes=n_classes, multilabel=multilabel)
-            scores[te] = m.decision_function(take(features, te))
-        return np.arange(n), scores
+        est = _MethodEstimator(lambda: self._new_method(name, members, embedder), n_classes, multilabel)
+        scores = cross_val_predict(est, features, y, cv=splitter, method="decision_function")
+        return np.arange(n), np.asarray(scores, dtype=np.float64).reshape(n, n_classes)
 
     def fit_dataset(
         self, dataset: Any, *, text_column: str = "text", label_column: str = "label"
@@ -357,7 +356,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 "this TextClassifier is not fitted yet; call fit(texts, labels) or load(path)"
             )
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[Any]) -> np.ndarray:
         """Calibrated probabilities, shape ``(n, len(classes_))``, columns in ``classes_`` order.
 
         Single-label rows sum to 1; multi-label columns are independent per-label probabilities.
@@ -371,7 +370,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             proba += cal.transform(method.decision_function(method.prepare(texts)))
         return proba / len(self.members_)
 
-    def predict(self, texts: Sequence[str], *, abstain_below: float | None = None) -> Any:
+    def predict(self, texts: Sequence[Any], *, abstain_below: float | None = None) -> Any:
         """Predicted labels.
 
         Args:
@@ -512,6 +511,27 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 f"{path}: {len(classes)} classes but {len(clf.thresholds_)} thresholds; save it again"
             )
         return clf
+
+
+class _MethodEstimator(BaseEstimator):
+    """A classification method seen as an sklearn estimator, for ``cross_val_predict``."""
+
+    def __init__(self, factory: Any, n_classes: int, multilabel: bool) -> None:
+        self.factory = factory
+        self.n_classes = n_classes
+        self.multilabel = multilabel
+
+    def fit(self, features: Any, y: np.ndarray) -> _MethodEstimator:
+        self.method_ = self.factory().fit(features, y, n_classes=self.n_classes, multilabel=self.multilabel)
+        self.classes_ = np.arange(self.n_classes)
+        return self
+
+    def decision_function(self, features: Any) -> np.ndarray:
+        return np.asarray(self.method_.decision_function(features))
+
+    def predict(self, features: Any) -> np.ndarray:
+        scores = self.decision_function(features)
+        return (scores > 0).astype(int) if self.multilabel else scores.argmax(axis=1)
 
 
 def dataset_columns(dataset: Any, text_column: str, label_column: str) -> tuple[list[str], list[Any]]:

@@ -22,9 +22,18 @@ from govnlp.classify.calibration import expected_calibration_error
 from govnlp.classify.text import check_text_list
 from govnlp.errors import ConfigError
 
-__all__ = ["ClassScores", "ClassificationReport", "evaluate_classifier", "evaluate_predictions"]
+__all__ = [
+    "ClassScores",
+    "ClassificationReport",
+    "coverage_curve",
+    "evaluate_classifier",
+    "evaluate_predictions",
+]
 
 logger = logging.getLogger(__name__)
+
+#: Coverages of the coverage/accuracy curve in a report.
+COVERAGES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
 
 _CJK_FONTS = (
     "Noto Sans CJK SC",
@@ -85,6 +94,9 @@ class ClassificationReport:
         per_class: precision/recall/F1/support per class.
         confusion: ``confusion[i][j]`` = texts of class ``labels[i]`` predicted as ``labels[j]``
             (single-label; empty for multi-label).
+        coverage: ``(coverage, abstain_below, accuracy)`` points: the accuracy when only the most
+            confident share of texts is tagged and the rest is routed to a person (single-label with
+            probabilities; see :func:`coverage_curve`).
         ece: expected calibration error of the predicted probabilities (15 bins).
         n: number of texts evaluated.
         multilabel: whether the data were multi-label.
@@ -98,6 +110,14 @@ class ClassificationReport:
     ece: float
     n: int
     multilabel: bool = False
+    coverage: tuple[tuple[float, float, float], ...] = ()
+
+    def accuracy_at(self, coverage: float) -> float | None:
+        """Accuracy on the ``coverage`` share of most confident texts (None without a curve point there)."""
+        for c, _threshold, acc in self.coverage:
+            if abs(c - coverage) < 1e-9:
+                return acc
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +129,7 @@ class ClassificationReport:
             "ece": self.ece,
             "n": self.n,
             "multilabel": self.multilabel,
+            "coverage": [list(c) for c in self.coverage],
         }
 
     @classmethod
@@ -122,6 +143,7 @@ class ClassificationReport:
             ece=float(data["ece"]),
             n=int(data["n"]),
             multilabel=bool(data.get("multilabel", False)),
+            coverage=tuple((float(c), float(t), float(a)) for c, t, a in data.get("coverage", ())),
         )
 
     def summary(self) -> str:
@@ -133,6 +155,9 @@ class ClassificationReport:
         ]
         for c in self.per_class:
             lines.append(f"{c.label:<{width}}  {c.precision:.4f}     {c.recall:.4f}  {c.f1:.4f}  {c.support}")
+        if self.coverage:
+            lines.append("coverage  abstain_below  accuracy   (the rest goes to a person)")
+            lines.extend(f"{c:8.2f}  {t:13.4f}  {a:.4f}" for c, t, a in self.coverage)
         return "\n".join(lines)
 
     def plot_confusion(self, path: str | os.PathLike[str], *, normalize: bool = True) -> Path:
@@ -218,20 +243,51 @@ def _cjk_font() -> str | None:
     return None
 
 
+_ABSTAINED = "\x00abstained"
+
+
+def coverage_curve(
+    confidence: np.ndarray, correct: np.ndarray, coverages: Sequence[float] = COVERAGES
+) -> tuple[tuple[float, float, float], ...]:
+    """``(coverage, threshold, accuracy)`` when only the most confident share of texts is tagged.
+
+    The rest would go to a person: at coverage 0.8 the 80 % most confident predictions are kept and
+    ``threshold`` is the lowest top probability among them (pass it as ``abstain_below``).
+
+    >>> coverage_curve(np.array([0.9, 0.8, 0.6, 0.3]), np.array([1, 1, 0, 1]), coverages=(1.0, 0.5))
+    ((1.0, 0.3, 0.75), (0.5, 0.8, 1.0))
+    """
+    confidence = np.asarray(confidence, dtype=np.float64)
+    correct = np.asarray(correct, dtype=bool)
+    if not len(confidence):
+        return ()
+    order = np.argsort(-confidence, kind="stable")
+    out = []
+    for c in coverages:
+        k = max(1, round(c * len(order)))
+        kept = order[:k]
+        out.append((float(c), round(float(confidence[kept].min()), 6), round(float(correct[kept].mean()), 6)))
+    return tuple(out)
+
+
 def evaluate_predictions(
     y_true: Sequence[Any],
     y_pred: Sequence[Any],
     proba: np.ndarray | None = None,
     classes: Sequence[str] | None = None,
 ) -> ClassificationReport:
-    """Score predictions (pure function).
+    """Score predictions (pure function; the counts are ``sklearn.metrics``').
 
     Args:
         y_true: true labels (str each; lists of str for multi-label).
         y_pred: predicted labels, same form (None counts as wrong).
-        proba: optional ``(n, C)`` probabilities with columns in ``classes`` order, for the ECE.
+        proba: optional ``(n, C)`` probabilities with columns in ``classes`` order, for the ECE and the
+            coverage/accuracy curve.
         classes: the label order of ``proba`` and of the report (labels not in it are appended).
     """
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+    from sklearn.preprocessing import MultiLabelBinarizer
+
     y_true, y_pred = list(y_true), list(y_pred)
     if len(y_true) != len(y_pred):
         raise ConfigError(f"{len(y_true)} true labels but {len(y_pred)} predictions")
@@ -240,20 +296,17 @@ def evaluate_predictions(
     seen += [str(y) for ys in y_pred if ys is not None for y in (ys if multilabel else [ys])]
     labels = list(classes or [])
     labels += sorted(set(seen) - set(labels))
-    idx = {lab: i for i, lab in enumerate(labels)}
-    C, n = len(labels), len(y_true)
+    n = len(y_true)
+    confusion: tuple[tuple[int, ...], ...] = ()
+    ece = 0.0
+    curve: tuple[tuple[float, float, float], ...] = ()
     if multilabel:
-        T = np.zeros((n, C), dtype=int)
-        P = np.zeros((n, C), dtype=int)
-        for i, (t, p) in enumerate(zip(y_true, y_pred, strict=False)):
-            T[i, [idx[str(v)] for v in t]] = 1
-            if p is not None:
-                P[i, [idx[str(v)] for v in p]] = 1
-        tp, fp, _fn = (T & P).sum(0), ((1 - T) & P).sum(0), (T & (1 - P)).sum(0)
-        support = T.sum(0)
+        mlb = MultiLabelBinarizer(classes=labels)
+        T = mlb.fit_transform([[str(v) for v in t] for t in y_true])
+        P = mlb.transform([[str(v) for v in p] if p is not None else [] for p in y_pred])
+        prec, rec, f1, support = precision_recall_fscore_support(T, P, zero_division=0)
+        predicted = P.sum(0)
         accuracy = float(np.mean((T == P).all(axis=1))) if n else 0.0
-        confusion: tuple[tuple[int, ...], ...] = ()
-        ece = 0.0
         if proba is not None and classes is not None:
             k = len(classes)
             ece = expected_calibration_error(
@@ -261,55 +314,47 @@ def evaluate_predictions(
                 ((proba >= 0.5) == T[:, :k].astype(bool)).ravel(),
             )
     else:
-        cm = np.zeros((C, C), dtype=int)
-        abstained = 0
-        for t, p in zip(y_true, y_pred, strict=False):
-            if p is None:
-                abstained += 1
-                continue
-            cm[idx[str(t)], idx[str(p)]] += 1
-        tp = np.diag(cm)
-        fp = cm.sum(0) - tp
-        support = np.array([sum(1 for t in y_true if str(t) == lab) for lab in labels])
-        support - tp
-        accuracy = float(tp.sum() / n) if n else 0.0
+        t = [str(v) for v in y_true]
+        p = [_ABSTAINED if v is None else str(v) for v in y_pred]
+        kw: dict[str, Any] = {"labels": labels, "zero_division": 0}
+        prec, rec, f1, support = (
+            precision_recall_fscore_support(t, p, **kw) if n else [np.zeros(len(labels))] * 4
+        )
+        cm = confusion_matrix(t, p, labels=labels) if n else np.zeros((len(labels), len(labels)), dtype=int)
+        predicted = cm.sum(0)
+        accuracy = float(np.mean([a == b for a, b in zip(t, p, strict=True)])) if n else 0.0
         confusion = tuple(tuple(int(v) for v in row) for row in cm)
-        ece = 0.0
         if proba is not None and classes is not None and n:
             pred_idx = proba.argmax(axis=1)
             correct = np.array([str(classes[j]) == str(t) for j, t in zip(pred_idx, y_true, strict=False)])
             ece = expected_calibration_error(proba.max(axis=1), correct)
-    per = []
-    f1s = []
-    for j, lab in enumerate(labels):
-        prec = tp[j] / (tp[j] + fp[j]) if tp[j] + fp[j] else 0.0
-        rec = tp[j] / support[j] if support[j] else 0.0
-        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-        per.append(
-            ClassScores(
-                lab, round(float(prec), 6), round(float(rec), 6), round(float(f1), 6), int(support[j])
-            )
+            curve = coverage_curve(proba.max(axis=1), correct)
+    per = tuple(
+        ClassScores(
+            lab, round(float(prec[j]), 6), round(float(rec[j]), 6), round(float(f1[j]), 6), int(support[j])
         )
-        if support[j] or tp[j] + fp[j]:
-            f1s.append(f1)
+        for j, lab in enumerate(labels)
+    )
+    present = (np.asarray(support) > 0) | (np.asarray(predicted) > 0)
     return ClassificationReport(
         labels=tuple(labels),
         accuracy=round(accuracy, 6),
-        macro_f1=round(float(np.mean(f1s)) if f1s else 0.0, 6),
-        per_class=tuple(per),
+        macro_f1=round(float(np.mean(np.asarray(f1)[present])) if present.any() else 0.0, 6),
+        per_class=per,
         confusion=confusion,
         ece=round(float(ece), 6),
         n=n,
         multilabel=multilabel,
+        coverage=curve,
     )
 
 
-def evaluate_classifier(clf: Any, texts: Sequence[str], labels: Sequence[Any]) -> ClassificationReport:
+def evaluate_classifier(clf: Any, texts: Sequence[Any], labels: Sequence[Any]) -> ClassificationReport:
     """Evaluate a fitted classifier (anything with ``classes_``, ``predict_proba`` and ``predict``).
 
     Args:
         clf: a fitted :class:`TextClassifier` or :class:`ZeroShotClassifier`.
-        texts: test texts (never seen in training).
+        texts: test texts (never seen in training): str, ProposalDocuments or proposal dicts.
         labels: their true labels.
 
     Returns:

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -206,12 +207,10 @@ class Taxonomy:
     def describe(self, label: str, *, keywords: bool = True) -> str:
         """The text that stands for a label in zero-shot tagging: name, description, keywords."""
         c = self[label]
-        parts = [c.name]
-        if c.description:
-            parts.append(c.description)
+        text = f"{c.name}：{c.description.rstrip('。')}" if c.description else c.name
         if keywords and c.keywords:
-            parts.append("关键词：" + "、".join(c.keywords))
-        return "：".join(parts[:2]) + ("。" + parts[2] if len(parts) > 2 else "")
+            text += "。关键词：" + "、".join(c.keywords)
+        return text
 
     def restrict(self, labels: Iterable[str]) -> Taxonomy:
         """A flat taxonomy of only ``labels`` (in the taxonomy's order), keeping their texts."""
@@ -275,9 +274,64 @@ class Taxonomy:
         )
 
     @classmethod
-    def from_labels(cls, labels: Iterable[str], *, name: str = "custom") -> Taxonomy:
-        """A flat taxonomy of bare labels, in the given order (duplicates dropped)."""
-        return cls(tuple(Category(lab) for lab in dict.fromkeys(labels)), name=name)
+    def from_labels(
+        cls,
+        labels: Iterable[str],
+        *,
+        name: str = "custom",
+        descriptions: Mapping[str, str] | None = None,
+        keywords: Mapping[str, Iterable[str] | str] | None = None,
+    ) -> Taxonomy:
+        """A flat taxonomy of labels, in the given order (duplicates dropped).
+
+        Args:
+            labels: the label names.
+            name: the taxonomy's name.
+            descriptions: optional one-line description per label (used by zero-shot tagging).
+            keywords: optional keywords per label (a list, or one str separated by ``、``/``;``/spaces).
+
+        Raises:
+            TaxonomyError: a description or keyword entry names a label that is not in ``labels``.
+
+        Example:
+            >>> Taxonomy.from_labels(["农林水利", "教育事业"], keywords={"农林水利": "农业、水利"}).describe("农林水利")
+            '农林水利。关键词：农业、水利'
+        """
+        labels = list(dict.fromkeys(labels))
+        descriptions = dict(descriptions or {})
+        kws = {k: _split_keywords(v) if isinstance(v, str) else tuple(v) for k, v in (keywords or {}).items()}
+        unknown = sorted((set(descriptions) | set(kws)) - set(labels))
+        if unknown:
+            raise TaxonomyError(
+                f"descriptions/keywords given for {unknown}, which are not among the labels {labels}"
+            )
+        cats = tuple(
+            Category(lab, description=descriptions.get(lab, ""), keywords=kws.get(lab, ())) for lab in labels
+        )
+        return cls(cats, name=name)
+
+    def expanded(self) -> Taxonomy:
+        """This taxonomy with bare categories (no description, no keywords) described from govnlp's glossary.
+
+        The glossary (``govnlp/data/glossary/labels.json``) holds general descriptions and keywords of
+        category names common in Chinese government proposal and message schemes (农林水利, 医卫体育,
+        城建环保…), written from the meaning of the names. Categories the glossary does not know, and
+        categories that already have a description or keywords, are kept as they are.
+        """
+        terms = _glossary()
+        cats = []
+        for c in self.categories:
+            entry = terms.get(c.name) if not c.description and not c.keywords else None
+            if entry:
+                c = Category(
+                    c.label,
+                    c.parent,
+                    c.name,
+                    str(entry.get("description", "")),
+                    tuple(entry.get("keywords", ())),
+                )
+            cats.append(c)
+        return Taxonomy(tuple(cats), name=self.name, description=self.description)
 
     def to_json(self, path: str | os.PathLike[str]) -> None:
         """Write the JSON form (UTF-8, sorted keys)."""
@@ -372,6 +426,12 @@ class Taxonomy:
             )
         text = (_DATA_DIR / f"{name}.json").read_text(encoding="utf-8")
         return cls.from_dict(json.loads(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _glossary() -> dict[str, dict[str, Any]]:
+    path = _DATA_DIR.parent / "glossary" / "labels.json"
+    return dict(json.loads(path.read_text(encoding="utf-8"))["terms"])
 
 
 def builtin_taxonomies() -> list[str]:

@@ -1,13 +1,18 @@
 """Zero-shot tagging for a cold start: rank labels by similarity to their descriptions.
 
 Each label is represented by the embedding of its name, description and (optionally) keywords from a
-:class:`Taxonomy`; a text gets the labels ranked by cosine similarity. Cosine scales differ between
-models, so probabilities are a softmax of the similarities at a temperature that belongs to the model
-(``temperature``); the ranking does not depend on it.
+:class:`Taxonomy`; bare label names are first described from govnlp's glossary of common category names
+(:meth:`Taxonomy.expanded`). A text is represented by its focus (:func:`~govnlp.classify.text.focus_text`:
+the title and the suggestions of a long proposal, the whole of a short text), so a proposal costs one
+model window, not one per 512 tokens. Labels get ranked by cosine similarity; probabilities are a softmax
+of the similarities at a temperature that belongs to the model (``temperature``).
+
+A handful of labelled examples per class turns it into a nearest-prototype classifier:
+``fit(texts, labels)`` moves each label's vector towards the mean of its examples.
 
 Example:
-    >>> zs = ZeroShotClassifier(Taxonomy.load("messages"), embedder="hash").fit()   # doctest: +SKIP
-    >>> zs.predict(["小区垃圾清运不及时，臭味扰民"])                                 # doctest: +SKIP
+    >>> zs = ZeroShotClassifier(Taxonomy.from_labels(["农林水利", "教育事业"])).fit()   # doctest: +SKIP
+    >>> zs.predict(["关于加强高标准农田水利建设的建议"])                               # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ import numpy as np
 
 from govnlp.classify.calibration import softmax
 from govnlp.classify.taxonomy import Taxonomy
-from govnlp.classify.text import check_text_list, normalize_text
+from govnlp.classify.text import FOCUS_CHARS, check_text_list, focus_text, normalize_text
 from govnlp.errors import ConfigError
 
 if TYPE_CHECKING:
     from govnlp.embedders.base import Embedder
 
 __all__ = ["ZeroShotClassifier"]
+
+_KINDS = ("query", "passage")
 
 
 class ZeroShotClassifier:
@@ -37,6 +44,12 @@ class ZeroShotClassifier:
         embedder: None (the default model), a spec for ``load_embedder`` or an Embedder.
         level: only the labels of this tree level (1 = top level); None = all labels.
         keywords: include the keywords in the label texts.
+        expand: describe bare label names from govnlp's glossary (:meth:`Taxonomy.expanded`).
+        focus_chars: texts longer than this are cut to their focus (title + suggestions) of at most this
+            many characters; None embeds whole texts (window by window: slow on long proposals).
+        label_kind, text_kind: the e5 prompt each side is encoded with (``"query"``/``"passage"``).
+        example_weight: in ``fit(texts, labels)``, the weight of the mean example vector against the label
+            description's (1.0: equal).
         temperature: softmax temperature over cosine similarities (model-specific).
         batch_size: encoding batch size.
         show_progress_bar: passed to ``encode``.
@@ -49,6 +62,11 @@ class ZeroShotClassifier:
         embedder: str | Embedder | None = None,
         level: int | None = None,
         keywords: bool = True,
+        expand: bool = True,
+        focus_chars: int | None = FOCUS_CHARS,
+        label_kind: str = "query",
+        text_kind: str = "query",
+        example_weight: float = 1.0,
         temperature: float = 0.02,
         batch_size: int = 32,
         show_progress_bar: bool | None = None,
@@ -57,50 +75,108 @@ class ZeroShotClassifier:
         self.embedder = embedder
         self.level = level
         self.keywords = keywords
+        self.expand = expand
+        self.focus_chars = focus_chars
+        self.label_kind = label_kind
+        self.text_kind = text_kind
+        self.example_weight = example_weight
         self.temperature = temperature
         self.batch_size = batch_size
         self.show_progress_bar = show_progress_bar
 
     def fit(
-        self, texts: Sequence[str] | None = None, labels: Sequence[Any] | None = None
+        self, texts: Sequence[Any] | None = None, labels: Sequence[Any] | None = None
     ) -> ZeroShotClassifier:
-        """Embed the label descriptions. ``texts``/``labels`` are ignored (zero-shot); returns self."""
+        """Embed the label descriptions; with ``texts`` and ``labels`` (a few per class), add their examples.
+
+        Returns:
+            self.
+
+        Raises:
+            ConfigError: a bad taxonomy or prompt kind, only one of texts/labels, or lengths that differ.
+            TaxonomyError: a label outside the taxonomy.
+        """
         from govnlp.embedders import load_embedder
 
+        if self.label_kind not in _KINDS or self.text_kind not in _KINDS:
+            raise ConfigError(
+                f"label_kind and text_kind must be 'query' or 'passage', got {self.label_kind!r}, "
+                f"{self.text_kind!r}"
+            )
         tax = Taxonomy.load(self.taxonomy) if isinstance(self.taxonomy, str) else self.taxonomy
         if not isinstance(tax, Taxonomy):
             raise ConfigError(f"taxonomy must be a Taxonomy or a built-in name, got {type(tax).__name__}")
+        if self.expand:
+            tax = tax.expanded()
         emb = self.embedder
         if emb is None or isinstance(emb, (str, os.PathLike)):
             emb = load_embedder(None if emb is None else str(emb))
-        labels = tax.labels if self.level is None else tax.labels_at_level(self.level)
-        if not labels:
+        classes = tax.labels if self.level is None else tax.labels_at_level(self.level)
+        if not classes:
             raise ConfigError(f"taxonomy {tax.name!r} has no labels at level {self.level}")
         self.taxonomy_ = tax
         self.embedder_ = emb
-        self.classes_ = np.array(labels, dtype=object)
-        self.label_texts_ = [tax.describe(lab, keywords=self.keywords) for lab in labels]
-        self.label_vectors_ = emb.encode(self.label_texts_, kind="query", batch_size=self.batch_size)
+        self.classes_ = np.array(classes, dtype=object)
+        self.label_texts_ = [tax.describe(lab, keywords=self.keywords) for lab in classes]
+        vecs = np.asarray(emb.encode(self.label_texts_, kind=self.label_kind, batch_size=self.batch_size))
+        if (texts is None) != (labels is None):
+            raise ConfigError("pass both texts and labels (a few examples per class), or neither")
+        self.n_examples_ = np.zeros(len(classes), dtype=np.int64)
+        if texts is not None and labels is not None:
+            vecs = self._add_examples(vecs, tax, texts, labels)
+        self.label_vectors_ = vecs / np.linalg.norm(vecs, axis=1, keepdims=True).clip(1e-12)
         return self
 
-    def similarities(self, texts: Sequence[str]) -> np.ndarray:
-        """Cosine similarities ``(n, n_labels)`` between texts and label descriptions."""
+    def _add_examples(
+        self, vecs: np.ndarray, tax: Taxonomy, texts: Sequence[Any], labels: Sequence[Any]
+    ) -> np.ndarray:
+        texts = check_text_list(texts)
+        labels = list(labels)
+        if len(texts) != len(labels):
+            raise ConfigError(f"got {len(texts)} texts but {len(labels)} labels; pass one label per text")
+        tax.validate(labels)
+        index = {c: i for i, c in enumerate(self.classes_)}
+        ex = self._encode(texts)
+        vecs = vecs.copy()
+        for j in range(len(self.classes_)):
+            rows = [i for i, y in enumerate(labels) if index.get(y) == j]
+            if rows:
+                mean = ex[rows].mean(axis=0)
+                vecs[j] = vecs[j] / max(
+                    float(np.linalg.norm(vecs[j])), 1e-12
+                ) + self.example_weight * mean / max(float(np.linalg.norm(mean)), 1e-12)
+                self.n_examples_[j] = len(rows)
+        return vecs
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if self.focus_chars is not None:
+            texts = [focus_text(t, self.focus_chars) for t in texts]
+        return np.asarray(
+            self.embedder_.encode(
+                [normalize_text(t) for t in texts],
+                kind=self.text_kind,
+                batch_size=self.batch_size,
+                show_progress_bar=self.show_progress_bar,
+            )
+        )
+
+    def similarities(self, texts: Sequence[Any]) -> np.ndarray:
+        """Cosine similarities ``(n, n_labels)`` between texts and label vectors.
+
+        ``texts``: str, ProposalDocuments or proposal dicts (see :mod:`govnlp.classify.text`).
+        """
         if not hasattr(self, "classes_"):
             self.fit()
         texts = check_text_list(texts)
-        vecs = self.embedder_.encode(
-            [normalize_text(t) for t in texts],
-            kind="query",
-            batch_size=self.batch_size,
-            show_progress_bar=self.show_progress_bar,
-        )
-        return vecs @ self.label_vectors_.T
+        if not texts:
+            return np.zeros((0, len(self.classes_)))
+        return self._encode(texts) @ self.label_vectors_.T
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[Any]) -> np.ndarray:
         """Softmax of the similarities at ``temperature``; rows sum to 1, columns in ``classes_`` order."""
         return softmax(self.similarities(texts) / self.temperature)
 
-    def predict(self, texts: Sequence[str], *, abstain_below: float | None = None) -> np.ndarray:
+    def predict(self, texts: Sequence[Any], *, abstain_below: float | None = None) -> np.ndarray:
         """The most similar label per text (None where the top probability is below ``abstain_below``)."""
         proba = self.predict_proba(texts)
         out = self.classes_[proba.argmax(axis=1)].astype(object) if len(proba) else np.array([], dtype=object)
@@ -108,7 +184,7 @@ class ZeroShotClassifier:
             out[proba.max(axis=1) < abstain_below] = None
         return out
 
-    def rank(self, texts: Sequence[str], k: int = 3) -> list[list[tuple[str, float]]]:
+    def rank(self, texts: Sequence[Any], k: int = 3) -> list[list[tuple[str, float]]]:
         """The ``k`` most similar labels per text with their cosine similarity, best first."""
         sims = self.similarities(texts)
         order = np.argsort(-sims, axis=1, kind="stable")[:, :k]

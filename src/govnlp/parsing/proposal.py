@@ -57,7 +57,7 @@ SECTION_LABELS: dict[str, str] = {
     "对策和建议": "suggestion",
 }
 _SECTION_LABEL_RE = re.compile(
-    "(?:^|(?<=[。！？；\\s]))(" + "|".join(sorted(SECTION_LABELS, key=len, reverse=True)) + ")\\s*[：:]"
+    "(?:^|(?<=[。！？；，\\s]))(" + "|".join(sorted(SECTION_LABELS, key=len, reverse=True)) + ")\\s*[：:]"
 )
 
 
