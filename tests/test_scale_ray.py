@@ -77,3 +77,28 @@ def test_default_model_on_ray_matches_single_process(tmp_path: Path) -> None:
     single = load_embedder().encode([index_text(r["text"]) for r in recs], batch_size=32)
     cos = np.sum(enc.vectors() * single, axis=1)
     assert cos.min() >= 0.9999, cos.min()
+
+
+def test_cli_index_build_engine_ray(
+    tmp_path: Path, fixtures_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from govnlp import SearchIndex
+    from govnlp.cli import main
+
+    folder = fixtures_dir / "replies"
+    out = tmp_path / "replies.index"
+    assert (
+        main(["index", "build", str(folder), "--out", str(out), "--embedder", "hash", "--engine", "ray"]) == 0
+    )
+    assert "Ray, 2 workers" in capsys.readouterr().out
+    assert (tmp_path / "replies.index.shards" / "manifest.json").is_file()
+    ray_index = SearchIndex.load(out)
+    local = tmp_path / "local.index"
+    assert main(["index", "build", str(folder), "--out", str(local), "--embedder", "hash"]) == 0
+    local_index = SearchIndex.load(local)
+    assert ray_index.ids() == local_index.ids()
+    for mode in ("dense", "hybrid"):
+        a = ray_index.search("加强监管", k=5, mode=mode)
+        b = local_index.search("加强监管", k=5, mode=mode)
+        assert [h.id for h in a] == [h.id for h in b]
+        assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-6)

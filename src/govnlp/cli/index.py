@@ -75,6 +75,9 @@ def register(sub: Any) -> None:
     )
     b.add_argument("--no-clean", action="store_true", help="embed the raw texts (no boilerplate stripping)")
     b.add_argument("--batch-size", type=int, default=32)
+    from govnlp.cli.scale import add_engine_options  # --engine ray (H-scale, issue 16)
+
+    add_engine_options(b)
     b.set_defaults(func=run_build)
 
     s = sub.add_parser(
@@ -141,6 +144,10 @@ def read_items(inputs: list[str]) -> list[Any]:
 def run_build(args: argparse.Namespace) -> int:
     from govnlp.search import SearchIndex
 
+    if getattr(args, "engine", "local") == "ray":
+        from govnlp.cli.scale import run_build_ray
+
+        return run_build_ray(args)
     items = read_items(args.inputs)
     options: dict[str, Any] = {"clean": not args.no_clean, "batch_size": args.batch_size}
     if args.index_type:

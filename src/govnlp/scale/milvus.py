@@ -386,7 +386,7 @@ class MilvusIndex:
         if records:
             labels = np.array([state.labels[r["id"]] for r in records], dtype=np.int64)
             vectors = state.vectors.reconstruct(labels)
-            mil._insert(records, vectors, entry)
+            mil.add_vectors(records, vectors, entry)
         return mil
 
     @classmethod
@@ -402,7 +402,7 @@ class MilvusIndex:
         records = encoded.records()
         for r, t in zip(records, encoded.index_texts(), strict=True):
             r["index_text"] = t
-        mil._insert(records, encoded.vectors(), entry)
+        mil.add_vectors(records, encoded.vectors(), entry)
         return mil
 
     # -- records ------------------------------------------------------------------------------------
@@ -489,9 +489,20 @@ class MilvusIndex:
         vecs = self.embedder.encode(
             [r["index_text"] for r in records], kind="passage", batch_size=self.batch_size
         )
-        self._insert(records, np.asarray(vecs, dtype=np.float32), self._entry())
+        self.add_vectors(records, np.asarray(vecs, dtype=np.float32), self._entry())
 
-    def _insert(self, records: list[dict[str, Any]], vectors: np.ndarray, entry: dict[str, Any]) -> None:
+    def add_vectors(
+        self, records: list[dict[str, Any]], vectors: np.ndarray, embedder: dict[str, Any]
+    ) -> None:
+        """Insert records with vectors computed elsewhere (e.g. by :func:`~govnlp.scale.encode_dataset`).
+
+        Args:
+            records: dict records with ``id`` and ``text`` (``index_text`` is computed when absent).
+            vectors: float32 ``(len(records), dim)``, L2-normalised.
+            embedder: ``{"name", "dim", "fingerprint", "spec"}`` of the embedder that made them; a
+                collection refuses vectors of another fingerprint.
+        """
+        entry = embedder
         if vectors.shape != (len(records), int(entry["dim"])):
             raise ConfigError(
                 f"expected vectors of shape {(len(records), entry['dim'])}, got {vectors.shape}"
