@@ -11,7 +11,7 @@ $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first, pinned to the CPU build, so nothing below pulls a CUDA build
 	$(BIN)/pip install --quiet "torch==$(TORCH_VERSION)"
-	$(BIN)/pip install --quiet -e ".[dev,onnx,parquet,web]"
+	$(BIN)/pip install --quiet -e ".[dev,onnx,parquet,web,ranker]"
 	touch $@
 
 install: $(BIN)/.installed

@@ -23,6 +23,8 @@ class Hit:
     record: dict[str, Any] = field(hash=False)
     dense_score: float | None = None
     lexical_score: float | None = None
+    #: the probability that the hit is relevant (from a fitted ranker, see SearchIndex.fit_ranker), else None
+    relevance: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -31,6 +33,7 @@ class Hit:
             "rank": self.rank,
             "dense_score": self.dense_score,
             "lexical_score": self.lexical_score,
+            "relevance": self.relevance,
             "record": dict(self.record),
         }
 
@@ -43,4 +46,5 @@ class Hit:
             record=dict(d.get("record") or {}),
             dense_score=d.get("dense_score"),
             lexical_score=d.get("lexical_score"),
+            relevance=d.get("relevance"),
         )

@@ -111,7 +111,11 @@ class SearchIndex:
         resolve_index_type(index_type, 0)  # validates
         self.index_type = index_type
         self.fusion = fusion_config(fusion)
-        if fusion is None or isinstance(fusion, str) or (isinstance(fusion, Mapping) and "alpha" not in fusion):
+        if (
+            fusion is None
+            or isinstance(fusion, str)
+            or (isinstance(fusion, Mapping) and "alpha" not in fusion)
+        ):
             # no dense weight given: a fine-tuned model folder carries the one chosen on its validation pairs
             weights = tuned_fusion_weights(embedder)
             if weights and self.fusion["method"] in weights:
@@ -138,6 +142,7 @@ class SearchIndex:
         self._next_label = 0
         self._fields: set[str] = set(DOCUMENT_FIELDS) | {"id"}
         self._cleaner_name = CLEANER if self.clean else "none"
+        self._ranker: Any = None  # a fitted govnlp.search.ranker.Ranker (see fit_ranker)
         self._lock = ReadWriteLock()  # one writer (add, upsert, delete) or many readers (search, save)
         self._embedder_lock = threading.Lock()
 
@@ -479,6 +484,10 @@ class SearchIndex:
         self, queries: list[str], qvecs: np.ndarray | None, k: int, mode: str, subset: np.ndarray | None
     ) -> list[list[Hit]]:
         """The hits of non-blank ``queries``; ``k`` is at most the number of searchable records."""
+        if mode == "hybrid" and self._ranker is not None:
+            from govnlp.search.ranker import rank_hits
+
+            return rank_hits(self, self._ranker, queries, qvecs, k, subset)
         n = len(self._records) if subset is None else len(subset)
         depth = k if mode != "hybrid" else min(n, max(k * CANDIDATE_DEPTH_FACTOR, int(self.fusion["depth"])))
         dense = lexical = None
@@ -590,6 +599,18 @@ class SearchIndex:
             entry = {"name": emb.name, "dim": int(emb.dim), "fingerprint": emb.fingerprint()}
         return {**entry, "spec": self._embedder_spec, "reloadable": self._reloadable}
 
+    def fit_ranker(self, pairs: Iterable[tuple[str, Any]], **options: Any) -> SearchIndex:
+        """Learn to rank this index's hybrid candidates from ``(query, relevant id)`` pairs; return self.
+
+        Hybrid searches then rank by the learned head and hits carry ``relevance``; the head is saved
+        with the index. ``options``: ``method`` (``"logreg"`` or ``"lambdarank"``), ``depth``, ``C``,
+        ``random_state`` (see :func:`govnlp.search.ranker.fit_ranker`).
+        """
+        from govnlp.search.ranker import fit_ranker
+
+        self._ranker = fit_ranker(self, pairs, **options)
+        return self
+
     def state(self) -> IndexState:
         """The index's state (what :meth:`save` writes). Its records dict and label map are copies; the
         vector and lexical indexes are the live objects: do not change them, and do not read them while
@@ -610,6 +631,7 @@ class SearchIndex:
             next_label=self._next_label,
             vectors=self._vectors,
             lexical=self._lexical,
+            ranker=self._ranker,
         )
 
     @classmethod
@@ -652,6 +674,7 @@ class SearchIndex:
         index._cleaner_name = state.cleaner
         index._vectors = state.vectors
         index._lexical = state.lexical
+        index._ranker = state.ranker
         index._records = dict(state.records)
         index._label = dict(state.labels)
         index._id = {lab: rid for rid, lab in state.labels.items()}

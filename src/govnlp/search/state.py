@@ -34,6 +34,7 @@ class IndexState:
         next_label: the label the next added record gets.
         vectors: the vector index (None before the first add).
         lexical: the lexical index.
+        ranker: the fitted ranking head (:class:`govnlp.search.ranker.Ranker`) or None.
     """
 
     embedder: dict[str, Any]
@@ -47,3 +48,4 @@ class IndexState:
     next_label: int
     vectors: VectorIndex | None
     lexical: LexicalIndex
+    ranker: Any = None

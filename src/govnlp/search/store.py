@@ -53,6 +53,9 @@ def write_state(state: IndexState, path: str | Path) -> Path:
             encoding="utf-8",
         )
         write_jsonl(tmp / "records.jsonl", state.records.values())
+        if state.ranker is not None:
+            state.ranker.save(tmp / "ranker")
+            files.append("ranker/")
         write_manifest(
             tmp,
             FORMAT,
@@ -114,6 +117,11 @@ def read_state(path: str | Path) -> IndexState:
             f"{lexical.kind!r} one; save the index again."
         )
     vectors = load_index(folder, int(emb_entry["dim"]), m["index"]) if m.get("index") else None
+    ranker = None
+    if (folder / "ranker").is_dir():
+        from govnlp.search.ranker import Ranker
+
+        ranker = Ranker.load(folder / "ranker")
     found = {
         "records": len(records),
         "ids": len(ids),
@@ -156,5 +164,6 @@ def read_state(path: str | Path) -> IndexState:
         labels=dict(zip(ids, labels, strict=True)),
         next_label=int(m.get("next_label", max(labels, default=-1) + 1)),
         vectors=vectors,
+        ranker=ranker,
         lexical=lexical,
     )
