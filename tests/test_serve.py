@@ -19,8 +19,8 @@ from govnlp.cli import main
 from govnlp.cli.serve import host_warning
 from govnlp.errors import ConfigError
 from govnlp.pipeline import Pipeline, sample_paths
+from govnlp.search.filters import parse_filter_expressions
 from govnlp.serve import create_app
-from govnlp.serve.filters import parse_filter_expressions
 from govnlp.serve.highlight import highlight
 from govnlp.serve.service import MAX_TEXT_CHARS
 

@@ -23,7 +23,7 @@ from govnlp._version import __version__
 from govnlp.errors import ConfigError, ParseError
 from govnlp.pipeline import CategoryScore, MatchResult, Pipeline
 from govnlp.search import SearchIndex
-from govnlp.serve.filters import parse_filter_expressions
+from govnlp.search.filters import parse_filter_expressions
 
 __all__ = ["MAX_K", "MAX_TEXT_CHARS", "Service", "hit_view"]
 
