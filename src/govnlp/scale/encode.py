@@ -332,6 +332,7 @@ def _run_ray(
     batch_size: int,
     concurrency: int | tuple[int, int],
     on_shard: Callable[[int, dict[int, tuple[str, np.ndarray]]], None],
+    clock: list[tuple[float, int]],
 ) -> None:
     import pyarrow as pa
 
@@ -364,6 +365,7 @@ def _run_ray(
     )
     pending: dict[int, dict[int, tuple[str, np.ndarray]]] = {}
     for b in encoded.iter_batches(batch_size=None, batch_format="numpy"):
+        clock.append((time.perf_counter(), len(b["shard"])))
         for s, p, t, v in zip(
             b["shard"].tolist(), b["pos"].tolist(), b["index_text"], b["vector"], strict=True
         ):
@@ -384,6 +386,7 @@ def _run_local(
     clean: bool,
     batch_size: int,
     on_shard: Callable[[int, dict[int, tuple[str, np.ndarray]]], None],
+    clock: list[tuple[float, int]],
 ) -> None:
     worker = _Encoder(embedder, clean, batch_size)
     for i in todo:
@@ -395,6 +398,7 @@ def _run_local(
                 "text": [records[j]["text"] for j in range(start, stop)],
             }
         )
+        clock.append((time.perf_counter(), stop - start))
         on_shard(
             i,
             {
@@ -499,11 +503,20 @@ def encode_dataset(
         )
         written.append(i)
 
+    clock: list[tuple[float, int]] = []
+    t_enc = time.perf_counter()
     if todo:
         if engine == "ray":
-            _run_ray(todo, shards, records, emb_entry["spec"], clean, batch_size, (lo, hi), on_shard)
+            _run_ray(todo, shards, records, emb_entry["spec"], clean, batch_size, (lo, hi), on_shard, clock)
         else:
-            _run_local(todo, shards, records, emb, clean, batch_size, on_shard)
+            _run_local(todo, shards, records, emb, clean, batch_size, on_shard, clock)
+    last_run: dict[str, Any] = {"shards_written": len(written), "seconds": round(time.perf_counter() - t0, 3)}
+    if clock:
+        # start-up (reading, actor start, model load) until the first rows came back, then the rate
+        last_run["first_rows_after_s"] = round(clock[0][0] - t_enc, 3)
+        if len(clock) > 1 and clock[-1][0] > clock[0][0]:
+            rows = sum(n for _, n in clock[1:])
+            last_run["rows_per_s_after_first"] = round(rows / (clock[-1][0] - clock[0][0]), 1)
     from govnlp.storage import write_manifest
 
     write_manifest(
@@ -512,7 +525,7 @@ def encode_dataset(
         FORMAT_VERSION,
         **{k: v for k, v in plan.items() if k not in ("format", "format_version")},
         engine=engine,
-        last_run={"shards_written": len(written), "seconds": round(time.perf_counter() - t0, 3)},
+        last_run=last_run,
     )
     result = load_encoded(folder)
     result.shards_written = sorted(written)
