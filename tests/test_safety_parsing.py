@@ -65,6 +65,15 @@ def test_figures_still_found() -> None:
     assert all(unit != "年" for _, unit in found)
 
 
+@pytest.mark.parametrize("piece", ["|（一）", " (1)1."])
+def test_many_measures_in_one_block_is_linear(piece: str) -> None:
+    # found by the fuzzing below: each measure scanned every paragraph of its block (12 s at 100k chars)
+    small, large = piece * (20_000 // len(piece)), piece * (80_000 // len(piece))
+    t_small = cpu_seconds(lambda: parse_reply(small, as_text=True))
+    t_large = cpu_seconds(lambda: parse_reply(large, as_text=True))
+    assert t_large < 3.0 and t_large < 8 * t_small + 0.3
+
+
 @pytest.mark.parametrize("depth", [8000, 30000])
 def test_html_nesting_is_linear(depth: int) -> None:
     html = "<div>" * depth + "您提出的建议收悉。" + "</div>" * depth

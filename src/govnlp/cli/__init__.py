@@ -49,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.getLogger("govnlp").setLevel(logging.WARNING if args.quiet else logging.INFO)
+    # pypdf warns about each defect of a damaged PDF; govnlp's own error says what matters, on one line
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:

@@ -513,7 +513,9 @@ def find_measures(norm: str, paras: list[Para], block: Block) -> list[MeasureSpa
                 last_pi = pi
         while end > pos and norm[end - 1] in " \n；，":
             end -= 1
-        covered = [j for j in block.paras if pi <= j <= last_pi and paras[j].start < end]
+        # block.paras is in text order: slice it (a scan of the whole block per measure was quadratic)
+        lo, hi = bisect.bisect_left(block.paras, pi), bisect.bisect_right(block.paras, last_pi)
+        covered = [j for j in block.paras[lo:hi] if paras[j].start < end]
         out.append(
             MeasureSpan(
                 pos,
