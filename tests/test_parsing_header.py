@@ -370,3 +370,10 @@ def test_street_office_issuer_in_title() -> None:
         "您提出的关于增设社区托育点的提案收悉，现答复如下：\n今年新设托育点4个。"
     )
     assert doc.replying_agency == "江州市南岸街道"
+
+
+def test_chinese_year_without_zero_and_page_date_tables() -> None:
+    from govnlp.parsing.header import find_date
+
+    assert find_date(["特此函复。", "一九九六年二月九日"], {}, []) == "1996-02-09"
+    assert find_date(["2019-12-04 16:48:00"], {}, []) is None

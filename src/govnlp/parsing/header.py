@@ -21,6 +21,7 @@ from govnlp.parsing.vocabulary import (
     DATE_CN,
     DATE_ONLY_RE,
     DATE_RES,
+    MAY_HOLD_DATE_RE,
     OFFICE_SUFFIX,
     PAGE_DATE_KEYS,
     REPLIER_FIELD_KEYS,
@@ -569,7 +570,7 @@ def find_source_agency(meta: dict[str, str], lines: list[str]) -> str | None:
         if v and _agency_like(v):
             return v
     for line in lines:
-        if len(line) <= 120:
+        if len(line) <= 120 and ("来源" in line or "发布机构" in line):
             m = _SOURCE_LINE_RE.search(line)
             if m and _agency_like(m.group(1)):
                 return m.group(1)
@@ -604,10 +605,22 @@ def parse_date(text: str, last: bool = True) -> str | None:
 
 
 # a line that states when the page went up, not when the reply was signed
-_PAGE_DATE_LINE_RE = re.compile(
-    r"(?:发布|更新|生成|生效|公开|公布|录入|上传|成文|修改|发文)(?:日期|时间|于)|^\W*(?:日期|时间)\s*[：:]|发表|浏览|"
-    r"点击|访问|阅读|来源|字体|编辑|\d{1,2}\s*[：:]\s*\d{2}"
+# (the words are only searched for when one of their first characters occurs, the forms when a colon does)
+_PAGE_DATE_WORDS_RE = re.compile(
+    r"(?:发布|更新|生成|生效|公开|公布|录入|上传|成文|修改|发文)(?:日期|时间|于)|发表|浏览|点击|访问|阅读|来源|字体|编辑"
 )
+_PAGE_DATE_FORM_RE = re.compile(r"^\W*(?:日期|时间)\s*[：:]|\d{1,2}\s*[：:]\s*\d{2}")
+
+
+_PAGE_DATE_FIRST = frozenset("发更生公录上成修浏点访阅来字编")
+
+
+def _is_page_date_line(line: str) -> bool:
+    if not _PAGE_DATE_FIRST.isdisjoint(line) and _PAGE_DATE_WORDS_RE.search(line):
+        return True
+    return "：" in line and bool(_PAGE_DATE_FORM_RE.search(line))
+
+
 # any labelled date (交办时间：…, 发布日期：…) or a time of day: not a 落款
 _LABELLED_DATE_RE = re.compile(r"(?:时间|日期)\s*[：:]|\d{1,2}\s*[：:]\s*\d{2}")
 _SIGNING_LABEL_RE = re.compile(r"^(?:答复|签发|办结|办复)(?:日期|时间)\s*[：:]")
@@ -619,9 +632,11 @@ _BRACKETED_DATE_RE = re.compile(rf"^[（(]\s*(?:{DATE_AR}|{DATE_CN})\s*[）)]$")
 def _signing_date_in(line: str) -> str | None:
     """The date of a 落款 line: written out (2024年7月11日, 二〇二四年七月十一日) anywhere in a short line,
     or a numeric date (2024-7-11) alone or after a signature; never a labelled page date or a time of day."""
+    if not MAY_HOLD_DATE_RE.search(line):
+        return None
     if _SIGNING_LABEL_RE.match(line):
         return parse_date(line)
-    if _PAGE_DATE_LINE_RE.search(line) or _LABELLED_DATE_RE.search(line):
+    if _is_page_date_line(line) or _LABELLED_DATE_RE.search(line):
         return None
     if _WRITTEN_DATE_RE.search(line) or DATE_ONLY_RE.match(line) or _END_NUMERIC_DATE_RE.search(line):
         return parse_date(line)
@@ -683,8 +698,9 @@ def find_published(lines: list[str], meta: dict[str, str], signed: str | None = 
             d = parse_date(meta[key], last=False)
             if d:
                 return d
+    lines = [x for x in lines if MAY_HOLD_DATE_RE.search(x)]
     for line in lines:
-        if len(line) <= 80 and _PAGE_DATE_LINE_RE.search(line) and not _SIGNING_LABEL_RE.match(line):
+        if len(line) <= 80 and _is_page_date_line(line) and not _SIGNING_LABEL_RE.match(line):
             d = parse_date(line, last=False)
             if d:
                 return d

@@ -33,6 +33,7 @@ _ENTITY_RE = re.compile(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,5}|[a-zA-Z]{2,8});")
 _TONE = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
 # pinyin that a conversion left after a character: 關(guān)于, 現（xiàn）在
 _PINYIN_RE = re.compile(rf"(?<=[\u4e00-\u9fff])[(（](?=[a-zü]*[{_TONE}])[a-zü{_TONE}]{{1,7}}[)）]")
+_TONE_CHAR_RE = re.compile(f"[{_TONE}]")  # rare in Chinese text: a fast first test
 _PINYIN_HINT_RE = re.compile(rf"[(（](?=[a-zü]*[{_TONE}])")
 _PIPES_RE = re.compile(r"\|[| ]*")
 _SPACES_RE = re.compile(r"[ ]{2,}")
@@ -152,6 +153,8 @@ META_KEYS = (
     "办结日期",
 )
 _META_KEY_SET = frozenset(META_KEYS)
+# the characters a metadata line can start with (matching form): a key's first character, a bullet or bracket
+_META_FIRST_CHARS = frozenset({k[0] for k in META_KEYS} | set("•·●-【〔[ "))
 _QMARK_RUN_RE = re.compile(r"(?m)^[ \t]*\?{2,}[ \t]*")
 _META_KEY_ALT = "|".join(sorted(META_KEYS, key=len, reverse=True))
 _META_LINE_RE = re.compile(rf"^[•·●\-\s]*[【\[〔]?(?:{_META_KEY_ALT})[】\]〕]?\s*[：:]")
@@ -326,7 +329,7 @@ def _clean_chars(raw: str) -> str:
         text = _TAG_RE.sub(" ", text)
     if "&" in text:
         text = _ENTITY_RE.sub(lambda m: html.unescape(m.group(0)), text).translate(_SPACE_TABLE)
-    if ("(" in text or "（" in text) and _PINYIN_HINT_RE.search(text):
+    if _TONE_CHAR_RE.search(text) and _PINYIN_HINT_RE.search(text):
         text = _PINYIN_RE.sub("", text)
     return text
 
@@ -377,11 +380,12 @@ def clean_text(raw: str) -> CleanText:
             ):
                 meta.setdefault(key, line)
                 continue
-        only = _META_ONLY_RE.match(m_line)
+        may_be_meta = m_line[0] in _META_FIRST_CHARS  # a cheap test before the long key alternations
+        only = _META_ONLY_RE.match(m_line) if may_be_meta else None
         if only:
             pending_key = only.group(0).strip(" •·●-【】[]〔〕：:")
             continue
-        if _META_LINE_RE.match(m_line) and len(line) <= 300:
+        if may_be_meta and _META_LINE_RE.match(m_line) and len(line) <= 300:
             for m in _META_PAIR_RE.finditer(m_line):
                 value = line[m.start(2) : m.end(2)].strip()
                 if value:

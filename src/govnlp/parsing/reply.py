@@ -146,7 +146,7 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
         ),
         problems=tuple(problems),
         measures=tuple(measures),
-        figures=tuple(f for _, f in figures),
+        figures=tuple(figures.items),
         paragraphs=_paragraphs(page, doc_id),
         text=page.text,
         source=source_name,
@@ -453,10 +453,18 @@ def _start_problem(doc_id: str, body: _Body, cur: _Cursor, p: Para, text: str, n
 # ---------------------------------------------------------------- stage 4: figures and measures
 
 
-def _figures(page: _Page) -> list[tuple[int, Figure]]:
+@dataclass
+class _Figures:
+    """The body's figures in text order and their positions (for bisect)."""
+
+    positions: list[int]
+    items: list[Figure]
+
+
+def _figures(page: _Page) -> _Figures:
     """Figures of the body (not of contact or closing lines), in text order, with their positions."""
     if page.close_start <= page.body_start:
-        return []
+        return _Figures([], [])
     paras = page.paras
     b0, b1 = paras[page.body_start].start, paras[page.close_start - 1].end
     found = find_figures(page.norm[b0:b1], page.text[b0:b1], b0)
@@ -467,7 +475,8 @@ def _figures(page: _Page) -> list[tuple[int, Figure]]:
     ]
     if skip:
         found = [(pos, f) for pos, f in found if not any(a <= pos < b for a, b in skip)]
-    return sorted(found, key=lambda x: x[0])
+    found.sort(key=lambda x: x[0])
+    return _Figures([pos for pos, _ in found], [f for _, f in found])
 
 
 def _measure(
@@ -480,11 +489,11 @@ def _measure(
     ordinal: str,
     title: str,
     text: str,
-    figures: list[tuple[int, Figure]],
+    figures: _Figures,
 ) -> Measure:
     """The one way a :class:`Measure` is made: figures inside ``span``; paragraphs get the measure's id."""
-    positions = [pos for pos, _ in figures]
-    lo, hi = bisect.bisect_left(positions, span[0]), bisect.bisect_left(positions, span[1])
+    lo = bisect.bisect_left(figures.positions, span[0])
+    hi = bisect.bisect_left(figures.positions, span[1])
     mid = content_id(doc_id, str(index), text, prefix="m-")
     for j in para_ids:
         page.paras[j].measure_ids.append(mid)
@@ -495,11 +504,11 @@ def _measure(
         ordinal=ordinal,
         title=title,
         text=text,
-        figures=tuple(f for _, f in figures[lo:hi]),
+        figures=tuple(figures.items[lo:hi]),
     )
 
 
-def _measures(page: _Page, doc_id: str, body: _Body, figures: list[tuple[int, Figure]]) -> list[Measure]:
+def _measures(page: _Page, doc_id: str, body: _Body, figures: _Figures) -> list[Measure]:
     """Enumerated measures of each block, then sections that are measures; items under 存在的问题 become
     problems (added to ``body.problems``)."""
     text, norm, paras = page.text, page.norm, page.paras
@@ -562,7 +571,7 @@ def _section_measures(
     body: _Body,
     with_measures: set[str | None],
     first_index: int,
-    figures: list[tuple[int, Figure]],
+    figures: _Figures,
 ) -> list[Measure]:
     """Sections that are themselves measures (``一、放开参保户籍限制。取消…``) when nothing inside is enumerated."""
     text, paras = page.text, page.paras

@@ -29,6 +29,7 @@ __all__ = [
     "ENUM_START",
     "L1_RE",
     "L2_RE",
+    "MAY_HOLD_DATE_RE",
     "OFFICE_SUFFIX",
     "PAGE_DATE_KEYS",
     "REPLIER_FIELD_KEYS",
@@ -105,12 +106,12 @@ _DATE_COMPACT = rf"{YEAR}[01]\d[0-3]\d"
 #: Date patterns with (year, month, day) groups, most explicit first.
 DATE_RES = (
     re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
-    re.compile(
-        rf"((?<![{CN_YEAR_DIGITS}\d])[{CN_YEAR_DIGITS}]{{4}})\s*年\s*([{CN_NUM}]{{1,3}})\s*月\s*([{CN_NUM}]{{1,3}})\s*日"
-    ),
+    re.compile(rf"([{CN_YEAR_DIGITS}]{{4}})\s*年\s*([{CN_NUM}]{{1,3}})\s*月\s*([{CN_NUM}]{{1,3}})\s*日"),
     re.compile(r"(?<!\d)((?:19|20)\d{2})[-./](\d{1,2})[-./](\d{1,2})(?!\d)"),
     re.compile(r"^\s*((?:19|20)\d{2})(\d{2})(\d{2})\s*$"),
 )
+#: A cheap test that a text may hold a date at all: two digits (2024-07-11) or 年 (一九九六年二月九日).
+MAY_HOLD_DATE_RE = re.compile(r"\d\d|年")
 #: A paragraph that is only a date, possibly in brackets: （2024年7月11日）.
 DATE_ONLY_RE = re.compile(rf"^[（(]?(?:{DATE_AR}|{DATE_CN}|{_DATE_SEP}|{_DATE_COMPACT})[）)]?$")
 #: A date that ends a line (a signature run together with its date).
