@@ -27,7 +27,7 @@ from govnlp.search.tokenize import (
     gov_lexicon_path,
     normalize_text,
 )
-from lexical_reference import bm25_reference
+from lexical_reference import bm25_reference, tfidf_reference
 
 CORPUS = [
     "市综合行政执法局会同市场监管局开展跨部门联合监管，压减检查计划数。",
@@ -159,6 +159,42 @@ def test_tfidf_matches_sklearn() -> None:
         np.testing.assert_allclose(index.score(query), ref, rtol=1e-5, atol=1e-6)
     _s, labels = index.search("老旧小区物业服务", k=2)
     assert labels[0].tolist() == [102, 101]
+
+
+def test_tfidf_equals_the_former_hand_written_weights() -> None:
+    # the weights now come from sklearn's TfidfTransformer on the stored counts; they must equal the
+    # hand-written formula govnlp used before (tests/lexical_reference.tfidf_reference), also after a delete
+    index = TfidfIndex()
+    index.add(CORPUS, np.arange(len(CORPUS)))
+    index.add([CORPUS[1] + CORPUS[2], "老旧小区"], np.array([10, 11]))
+    index.remove(np.array([3]))
+    vocab: dict[str, int] = {}  # the index keeps the terms of deleted documents (df 0), so does this
+    rows = []
+    for t in [*CORPUS, CORPUS[1] + CORPUS[2], "老旧小区"]:
+        row: dict[int, int] = {}
+        for tok in index.tokenizer(t):
+            j = vocab.setdefault(tok, len(vocab))
+            row[j] = row.get(j, 0) + 1
+        rows.append(row)
+    del rows[3]
+    tf = np.zeros((len(rows), len(vocab)))
+    for i, row in enumerate(rows):
+        for j, c in row.items():
+            tf[i, j] = c
+    import scipy.sparse as sp
+
+    weights, idf = tfidf_reference(sp.csr_matrix(tf))
+    for query in [*QUERIES, "老旧小区", "无关词语火星"]:
+        q = np.zeros(len(vocab))
+        for tok in index.tokenizer(query):
+            if tok in vocab:
+                q[vocab[tok]] += 1
+        qw = np.where(q > 0, 1 + np.log(np.where(q > 0, q, 1)), 0) * idf
+        qw = qw / max(np.linalg.norm(qw), 1e-12)
+        ref = weights @ qw
+        got = index.score(query)
+        np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-7)
+        assert np.argsort(-got, kind="stable").tolist() == np.argsort(-ref, kind="stable").tolist()
 
 
 def test_tfidf_tiny_reference_by_hand() -> None:

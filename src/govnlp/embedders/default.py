@@ -127,18 +127,12 @@ def _is_complete(folder: Path) -> bool:
 
 @contextlib.contextmanager
 def _exclusive_lock(lock_path: Path) -> Iterator[None]:
+    """Hold the inter-process lock file ``lock_path`` (``filelock``: fcntl on POSIX, msvcrt on Windows)."""
+    from filelock import FileLock
+
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+b") as fh:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no lock; the atomic rename still never exposes a partial folder
-            yield
-            return
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    with FileLock(str(lock_path)):
+        yield
 
 
 def convert_default(target: Path) -> Path:
@@ -185,7 +179,8 @@ def default_model_dir(*, show_progress_bar: bool | None = None) -> Path:
     target = cache_dir() / "models" / _folder_name()
     if _is_complete(target):
         return target
-    with _exclusive_lock(target.parent / f".{target.name}.lock"):
+    # not ".NAME.lock": govnlp.storage.atomic_folder locks that file itself while it saves the folder
+    with _exclusive_lock(target.parent / f".{target.name}.convert.lock"):
         if _is_complete(target):  # another process finished while we waited
             return target
         return convert_default(target)

@@ -51,7 +51,7 @@ from govnlp.embedders.default import DEFAULT_MODEL_NAME, _exclusive_lock, defaul
 from govnlp.embedders.filehash import file_sha256
 from govnlp.embedders.sentence_transformer import _WINDOW_MARGIN, token_windows
 from govnlp.errors import FormatError, missing_extra
-from govnlp.progress import quiet_model_loading
+from govnlp.progress import progress, quiet_model_loading
 from govnlp.storage import MANIFEST, atomic_folder, read_manifest, write_manifest
 
 __all__ = ["E5OnnxEmbedder", "e5_onnx_dir", "load_e5_onnx"]
@@ -169,7 +169,7 @@ def e5_onnx_dir() -> Path:
     target = source.parent / f"{source.name}-onnx-int8-x{EXPORT_VERSION}"
     if _is_complete(target):
         return target
-    with _exclusive_lock(target.parent / f".{target.name}.lock"):
+    with _exclusive_lock(target.parent / f".{target.name}.convert.lock"):  # storage locks ".NAME.lock"
         if _is_complete(target):
             return target
         import torch
@@ -293,13 +293,11 @@ class E5OnnxEmbedder:
         check_kind(kind)
         if not items:
             return np.zeros((0, self.dim), dtype=np.float32)
-        from tqdm.auto import tqdm
-
-        if show_progress_bar is None:
-            show_progress_bar = logger.getEffectiveLevel() <= logging.INFO and len(items) > batch_size
+        if show_progress_bar is None and len(items) <= batch_size:
+            show_progress_bar = False  # no bar for one batch's worth
         prompt = self.query_prompt if kind == "query" else self.passage_prompt
         out = np.empty((len(items), self.dim), dtype=np.float32)
-        for i, text in enumerate(tqdm(items, desc="e5-onnx", disable=not show_progress_bar)):
+        for i, text in enumerate(progress(items, desc="e5-onnx", show_progress_bar=show_progress_bar)):
             pieces = self.windows(text, kind=kind)
             vecs = np.stack([self._run(prompt + p) for p in pieces])
             out[i] = vecs.mean(axis=0) if len(pieces) > 1 else vecs[0]

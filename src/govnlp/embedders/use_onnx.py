@@ -28,6 +28,7 @@ import numpy as np
 from govnlp.embedders.base import Kind, check_kind, check_texts, l2_normalize
 from govnlp.embedders.filehash import file_sha256
 from govnlp.errors import ModelNotFoundError, missing_extra
+from govnlp.progress import progress
 
 __all__ = ["UseOnnxEmbedder", "use_model_path"]
 
@@ -110,15 +111,13 @@ class UseOnnxEmbedder:
         check_kind(kind)
         if not items:
             return np.zeros((0, self._dim), dtype=np.float32)
-        from tqdm.auto import tqdm
-
-        if show_progress_bar is None:
-            show_progress_bar = logger.getEffectiveLevel() <= logging.INFO and len(items) > batch_size
+        if show_progress_bar is None and len(items) <= batch_size:
+            show_progress_bar = False  # no bar for one batch's worth
         out = np.empty((len(items), self._dim), dtype=np.float32)
         # One text per run: the quantised graph's output depends on what else is in the batch (padding
         # and dynamic activation scales; cosine 0.9995 between batch sizes 1 and 64), and a text must get
         # the same vector whatever it is batched with. Costs little: ~460 vs ~790 texts/s at batch 8.
-        for i, text in enumerate(tqdm(items, desc="use-onnx", disable=not show_progress_bar)):
+        for i, text in enumerate(progress(items, desc="use-onnx", show_progress_bar=show_progress_bar)):
             out[i] = self._session.run(None, {self._input: np.asarray([text], dtype=object)})[0][0]
         return l2_normalize(out)
 
