@@ -108,3 +108,24 @@ def test_clear_errors(trained, tmp_path, capsys) -> None:
          "--out", str(tmp_path / "m")]
     ) == 2  # fmt: skip
     assert "not in taxonomy" in capsys.readouterr().out
+
+
+def test_train_tag_evaluate_on_proposal_jsonl(tmp_path, capsys) -> None:
+    from test_classify_proposals import ROWS
+
+    data = tmp_path / "proposals.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps({"title": t, "text": b, "category": c}, ensure_ascii=False) + "\n" for t, b, c in ROWS
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "model"
+    assert cli(["-q", "train", "--data", str(data), "--out", str(out)]) == 0  # label field: category
+    assert "12 texts, 3 classes" in capsys.readouterr().out
+    assert cli(["tag", str(out), "--data", str(data), "--format", "jsonl"]) == 0
+    tagged = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(tagged) == 12 and all(r["predicted"] in {"农林水利", "教育事业", "社会事业"} for r in tagged)
+    assert cli(["evaluate", str(out), "--data", str(data)]) == 0
+    report = capsys.readouterr().out
+    assert "macro-F1" in report and "coverage" in report

@@ -6,6 +6,11 @@ Examples::
     govnlp tag models/tagger "小区物业乱收停车费" --abstain-below 0.6
     govnlp tag models/tagger --data new_messages.jsonl --format jsonl > tagged.jsonl
     govnlp evaluate models/tagger --data test.jsonl --plot confusion.png
+    govnlp train --data proposals_2019.jsonl --out models/proposal-tagger     # fields title, text, category
+    govnlp tag models/proposal-tagger --data proposals_2020.jsonl --abstain-below 0.5
+
+Rows with a ``title`` field (``--title-field``) are read as proposals: the classifier sees the title, a
+newline and the text. The label field defaults to ``label``, or ``category`` when rows have no ``label``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from typing import Any
 from govnlp.errors import ConfigError, FormatError
 
 _METHOD_HELP = "tfidf (default), embedding, finetune, ensemble (= tfidf+embedding) or a '+'-joined list"
+_TITLE_HELP = (
+    "field holding a proposal's title, read before the text when present (default: title; '' for none)"
+)
 
 
 def register(sub: Any) -> None:
@@ -30,8 +38,10 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--data", required=True, help="training data, JSON Lines")
     p.add_argument("--text-field", default="text", help="field holding the text (default: text)")
+    p.add_argument("--title-field", default="title", help=_TITLE_HELP)
     p.add_argument(
-        "--label-field", default="label", help="field holding the label, or a list of labels (default: label)"
+        "--label-field",
+        help="field holding the label, or a list of labels (default: label, else category)",
     )
     p.add_argument("--method", default="tfidf", help=_METHOD_HELP)
     p.add_argument("--out", required=True, help="folder to save the classifier into")
@@ -53,6 +63,7 @@ def register(sub: Any) -> None:
     p.add_argument("texts", nargs="*", help="texts to tag")
     p.add_argument("--data", help="JSON Lines file of texts to tag instead")
     p.add_argument("--text-field", default="text", help="field holding the text in --data (default: text)")
+    p.add_argument("--title-field", default="title", help=_TITLE_HELP)
     p.add_argument("--top-k", type=int, default=1, help="also show the k most probable labels (default 1)")
     p.add_argument(
         "--abstain-below", type=float, help="print no label when the top probability is below this"
@@ -68,7 +79,8 @@ def register(sub: Any) -> None:
     p.add_argument("model", help="a classifier folder saved by 'govnlp train'")
     p.add_argument("--data", required=True, help="labelled test data, JSON Lines")
     p.add_argument("--text-field", default="text")
-    p.add_argument("--label-field", default="label")
+    p.add_argument("--title-field", default="title", help=_TITLE_HELP)
+    p.add_argument("--label-field", help="field holding the label (default: label, else category)")
     p.add_argument("--plot", help="also write the confusion matrix as a PNG here")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=run_evaluate)
@@ -94,12 +106,36 @@ def read_rows(path: str, fields: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
+def label_field(args: argparse.Namespace, path: str) -> str:
+    """``--label-field``, or ``label`` / ``category`` (whichever the first row of ``path`` has)."""
+    if args.label_field:
+        return str(args.label_field)
+    from govnlp.storage import read_jsonl
+
+    p = Path(path)
+    first = read_jsonl(p)[:1] if p.is_file() else []
+    return "category" if first and "label" not in first[0] and "category" in first[0] else "label"
+
+
+def row_texts(rows: list[dict[str, Any]], text_field: str, title_field: str | None) -> list[str]:
+    """The text of each row; a row with a title is read as a proposal (title, newline, text)."""
+    from govnlp.classify.text import document_text
+
+    out = []
+    for r in rows:
+        title = r.get(title_field) if title_field else None
+        text = str(r[text_field])
+        out.append(document_text({"title": str(title), "text": text}) if title else text)
+    return out
+
+
 def run_train(args: argparse.Namespace) -> int:
     from govnlp.classify import TextClassifier
 
-    rows = read_rows(args.data, [args.text_field, args.label_field])
-    texts = [str(r[args.text_field]) for r in rows]
-    labels = [r[args.label_field] for r in rows]
+    label = label_field(args, args.data)
+    rows = read_rows(args.data, [args.text_field, label])
+    texts = row_texts(rows, args.text_field, args.title_field)
+    labels = [r[label] for r in rows]
     params: dict[str, Any] = {}
     if args.model_path or args.epochs:
         if "finetune" not in args.method:
@@ -133,7 +169,7 @@ def run_tag(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]]
     if args.data:
         rows = read_rows(args.data, [args.text_field])
-        texts = [str(r[args.text_field]) for r in rows]
+        texts = row_texts(rows, args.text_field, args.title_field)
     elif args.texts:
         texts = list(args.texts)
         rows = [{"text": t} for t in texts]
@@ -164,10 +200,11 @@ def run_tag(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from govnlp.classify import TextClassifier, evaluate_classifier
 
-    rows = read_rows(args.data, [args.text_field, args.label_field])
+    label = label_field(args, args.data)
+    rows = read_rows(args.data, [args.text_field, label])
     clf = TextClassifier.load(args.model)
     report = evaluate_classifier(
-        clf, [str(r[args.text_field]) for r in rows], [r[args.label_field] for r in rows]
+        clf, row_texts(rows, args.text_field, args.title_field), [r[label] for r in rows]
     )
     if args.format == "json":
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
