@@ -3,12 +3,15 @@ sample replies indexed with the weight-free hashing embedder."""
 
 from __future__ import annotations
 
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("fastapi", reason="the web extra is not installed: pip install 'govnlp[web]'")
 
@@ -147,6 +150,23 @@ def test_match_bad_bodies_get_4xx(client: TestClient, body: dict[str, Any]) -> N
     r = client.post("/api/match", json=body)
     assert 400 <= r.status_code < 500, r.text
     assert r.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/search", "/api/match", "/api/tag"])
+def test_lone_surrogates_get_422(client: TestClient, path: str) -> None:
+    key = "q" if path == "/api/search" else "text"
+    body = json.dumps({key: "停车\ud800难"})  # ASCII JSON with an escaped lone surrogate
+    r = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "unicode" in r.json()["detail"]
+    assert "input" not in r.json()["errors"][0]  # the offending text is not echoed back
+
+
+def test_service_refuses_lone_surrogates(client: TestClient) -> None:
+    svc = client.app.state.service  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="surrogate"):
+        svc.search("停车\ud800难")
+    with pytest.raises(ConfigError, match="surrogate"):
+        svc.tag("\udfff")
 
 
 def test_match_body_that_is_not_json_gets_4xx(client: TestClient) -> None:
@@ -408,3 +428,33 @@ def test_cli_serve_rejects_bad_port_and_missing_index(
     assert "--port" in capsys.readouterr().err
     assert main(["-q", "serve", "--index", str(tmp_path / "nope")]) == 2
     assert "error" in capsys.readouterr().err
+
+
+# -- never a 500 -----------------------------------------------------------------------------------------
+ANY_CHAR = st.characters(codec=None, exclude_categories=())  # surrogates, controls, CJK, …
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    q=st.text(ANY_CHAR, max_size=60),
+    k=st.one_of(st.integers(-5, 200).map(str), st.text(max_size=5)),
+    filters=st.lists(st.text(st.sampled_from("year kind=><|2023提案 "), max_size=14), max_size=3),
+    path=st.sampled_from(["/api/search", "/api/match", "/api/tag"]),
+)
+def test_any_input_gets_an_answer_or_a_4xx(
+    client: TestClient, q: str, k: str, filters: list[str], path: str
+) -> None:
+    key = "q" if path == "/api/search" else "text"
+    if path == "/api/tag":
+        body: dict[str, Any] = {key: q, "top": k}
+    else:
+        body = {key: q, "k": k, "filter": filters}
+    r = client.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
+    assert r.status_code < 500, r.text
+    assert r.status_code == 200 or r.json()["detail"]
+    if path == "/api/search":
+        safe = q.encode("utf-8", "replace").decode("utf-8")
+        r = client.get(path, params={"q": safe, "k": k, "filter": filters})
+        assert r.status_code < 500, r.text
+        r = client.get("/", params={"q": safe, "k": k, "filter": filters})
+        assert r.status_code in (200, 400), r.text

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, Query, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -120,6 +119,18 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _plain_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """The validation errors without the offending input (it may be 20,000 characters, or not encodable)."""
+    return [
+        {
+            "type": str(e.get("type", "")),
+            "loc": [str(x) for x in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+        }
+        for e in exc.errors()
+    ]
+
+
 def create_app(
     pipeline_or_index: Any,
     *,
@@ -164,7 +175,7 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(
-            {"detail": _validation_message(exc), "errors": jsonable_encoder(exc.errors())}, status_code=422
+            {"detail": _validation_message(exc), "errors": _plain_errors(exc)}, status_code=422
         )
 
     # -- JSON API ------------------------------------------------------------------------------------

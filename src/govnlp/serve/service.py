@@ -297,6 +297,13 @@ def _check_text(text: Any, what: str) -> str:
         raise ConfigError(f"{what} must be a string, got {type(text).__name__}")
     if not text.strip():
         raise ParseError(f"{what} is empty; give some text")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ConfigError(
+            f"{what} holds a lone surrogate ({text[exc.start]!r} at {exc.start}), which is not valid Unicode; "
+            "send the text as valid UTF-8"
+        ) from None
     if len(text) > MAX_TEXT_CHARS:
         raise ConfigError(
             f"{what} has {len(text):,} characters; at most {MAX_TEXT_CHARS:,} are accepted — shorten it"
