@@ -90,6 +90,10 @@ def test_signing_date_never_a_page_date(text: str, date: str | None, published: 
         (["发布时间：2021-03-29 10:15"], None),
         (["2021-03-29 10:15:00 来源：本站"], None),
         (["答复日期：2020年5月6日"], "2020-05-06"),
+        (
+            ["江州市水利局", "2020年5月6日", "抄送：市政府办公室。", "江州市水利局办公室 2020年5月8日印发"],
+            "2020-05-06",
+        ),
     ],
 )
 def test_signing_date_lines(closing: list[str], expected: str | None) -> None:

@@ -621,8 +621,9 @@ def _is_page_date_line(line: str) -> bool:
     return "：" in line and bool(_PAGE_DATE_FORM_RE.search(line))
 
 
-# any labelled date (交办时间：…, 发布日期：…) or a time of day: not a 落款
-_LABELLED_DATE_RE = re.compile(r"(?:时间|日期)\s*[：:]|\d{1,2}\s*[：:]\s*\d{2}")
+# any labelled date (交办时间：…, 发布日期：…), a time of day, or the 版记's printing date (…2020年5月12日印发):
+# not a 落款
+_LABELLED_DATE_RE = re.compile(r"(?:时间|日期)\s*[：:]|\d{1,2}\s*[：:]\s*\d{2}|印发|印制")
 _SIGNING_LABEL_RE = re.compile(r"^(?:答复|签发|办结|办复)(?:日期|时间)\s*[：:]")
 _WRITTEN_DATE_RE = re.compile(rf"{DATE_AR}|{DATE_CN}")
 _END_NUMERIC_DATE_RE = re.compile(r"[。！!]\s*(?:19|20)\d{2}[-./]\d{1,2}[-./]\d{1,2}$")
