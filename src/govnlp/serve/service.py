@@ -110,6 +110,8 @@ class Service:
         self.source = source or "in-memory"
         self._lock = threading.Lock()
         self._docs = self._group_documents()
+        # the index does not change while it is served: count once
+        self._units = Counter(str(self.index.get(rid).get("unit") or "record") for rid in self.index.ids())
         if warm_up and len(self.index):
             self.search("warm up", k=1)
 
@@ -140,7 +142,6 @@ class Service:
     def health(self) -> dict[str, Any]:
         """The index (source, counts, fields), the embedder and the tagger, and the govnlp version."""
         emb = self.index.embedder
-        units = Counter(str(self.index.get(rid).get("unit") or "record") for rid in self.index.ids())
         tagger = self.pipeline.classifier
         return {
             "status": "ok",
@@ -149,7 +150,7 @@ class Service:
                 "source": self.source,
                 "records": len(self.index),
                 "documents": len(self._docs),
-                "units": dict(sorted(units.items())),
+                "units": dict(sorted(self._units.items())),
                 "fields": list(self.index.fields),
             },
             "embedder": {"name": emb.name, "dim": int(emb.dim)},
