@@ -50,7 +50,7 @@ IDS = [r[0] for r in ROWS]
 
 @pytest.fixture(scope="module")
 def router() -> AgencyRouter:
-    return AgencyRouter(random_state=0).fit(TEXTS, LEADS, COS, ids=IDS)
+    return AgencyRouter(embedder=None, random_state=0).fit(TEXTS, LEADS, COS, ids=IDS)
 
 
 def test_exported_at_top_level() -> None:
@@ -59,7 +59,7 @@ def test_exported_at_top_level() -> None:
 
 
 def test_fit_returns_self_and_recommends_the_right_lead(router: AgencyRouter) -> None:
-    fresh = AgencyRouter(random_state=0)
+    fresh = AgencyRouter(embedder=None, random_state=0)
     assert fresh.fit(TEXTS, LEADS, COS) is fresh
     out = router.recommend(["关于增加公交班次方便群众出行的建议", "关于加强小学师资队伍建设的建议"], k=3)
     assert len(out) == 2 and all(isinstance(r, Routing) for r in out)
@@ -90,7 +90,7 @@ def test_co_agencies_follow_neighbours(router: AgencyRouter) -> None:
 
 
 def test_evidence_defaults_to_texts_without_ids() -> None:
-    r = AgencyRouter().fit(TEXTS, LEADS, COS).recommend(["关于优化城区公交线路的建议"], k=1)[0]
+    r = AgencyRouter(embedder=None).fit(TEXTS, LEADS, COS).recommend(["关于优化城区公交线路的建议"], k=1)[0]
     assert (
         r.lead[0].evidence[0] == "优化城区公交线路"
     )  # the text as the router reads it (关于…的建议 dropped)
@@ -100,9 +100,11 @@ def test_function_knowledge_suggests_from_words() -> None:
     # a proposal about hospitals with no close training title: the function words point to 卫生
     texts = ["关于新建城东小学的建议", "关于优化公交线路的建议", "关于市民健康体检的建议"]
     leads = ["市教育局", "市交通运输局", "市卫生和计划生育局"]
-    with_k = AgencyRouter().fit(texts, leads).recommend(["关于医院急救能力的建议"], k=1)[0]
+    with_k = AgencyRouter(embedder=None).fit(texts, leads).recommend(["关于医院急救能力的建议"], k=1)[0]
     assert with_k.lead[0].agency == "市卫生和计划生育局"
-    hits = AgencyRouter(knowledge=False).fit(texts, leads).lead_scores(["关于医院急救能力的建议"])
+    hits = (
+        AgencyRouter(embedder=None, knowledge=False).fit(texts, leads).lead_scores(["关于医院急救能力的建议"])
+    )
     assert hits.shape == (1, 3)
 
 
@@ -118,7 +120,7 @@ def test_texts_may_be_proposal_documents_or_dicts(router: AgencyRouter) -> None:
 def test_spellings_of_one_agency_are_merged_and_shown_as_written() -> None:
     leads = ["市住建局", "市住房和城乡建设局", "市住建局", "市教育局"]
     texts = ["关于小区物业的建议", "关于老旧小区改造的建议", "关于安置房的建议", "关于学校的建议"]
-    r = AgencyRouter().fit(texts, leads)
+    r = AgencyRouter(embedder=None).fit(texts, leads)
     assert r.classes_ == ["市住房和城乡建设局", "市教育局"]
     assert r.recommend(["关于小区物业管理的建议"], k=1)[0].lead[0].agency == "市住建局"
 
@@ -153,13 +155,15 @@ def test_bad_input_gets_clear_errors(router: AgencyRouter) -> None:
     with pytest.raises(ConfigError, match="empty"):
         router.recommend(["  "])
     with pytest.raises(ConfigError, match="one entry per proposal"):
-        AgencyRouter().fit(TEXTS, LEADS[:-1])
+        AgencyRouter(embedder=None).fit(TEXTS, LEADS[:-1])
     with pytest.raises(ConfigError, match="two different lead agencies"):
-        AgencyRouter().fit(["关于公交的建议", "关于道路的建议"], ["市交通运输局", "市交通运输局"])
+        AgencyRouter(embedder=None).fit(
+            ["关于公交的建议", "关于道路的建议"], ["市交通运输局", "市交通运输局"]
+        )
     with pytest.raises(ConfigError, match="non-empty agency"):
-        AgencyRouter().fit(["关于公交的建议", "关于学校的建议"], ["市交通运输局", ""])
+        AgencyRouter(embedder=None).fit(["关于公交的建议", "关于学校的建议"], ["市交通运输局", ""])
     with pytest.raises(ConfigError, match="not fitted"):
-        AgencyRouter().recommend(["关于公交的建议"])
+        AgencyRouter(embedder=None).recommend(["关于公交的建议"])
     assert router.recommend([]) == []
 
 
@@ -181,16 +185,16 @@ def test_from_replies_learns_lead_and_co_agencies_from_parsed_replies() -> None:
             "一、全市中小学课后服务覆盖率达到100%。\n临江市教育局\n2024年6月3日"
         ),
     ]
-    router = AgencyRouter.from_replies([seed, *others])
+    router = AgencyRouter.from_replies([seed, *others], embedder=None)
     assert len(router.classes_) == 3
     r = router.recommend(["关于市场主体跨部门联合执法检查的建议"], k=3)[0]
     assert r.lead[0].agency == "市综合执法局"
     assert r.lead[0].evidence and r.lead[0].evidence[0] == (seed.proposal_title or seed.title)
     assert {a.agency for a in r.co} >= {"市经信局"}
     with pytest.raises(ConfigError, match="from_replies needs"):
-        AgencyRouter.from_replies([seed])
+        AgencyRouter.from_replies([seed], embedder=None)
     with pytest.raises(TypeError):
-        AgencyRouter.from_replies(["not a document"])  # type: ignore[list-item]
+        AgencyRouter.from_replies(["not a document"], embedder=None)  # type: ignore[list-item]
 
 
 def test_embedding_vote_round_trip_and_mismatch(tmp_path: Path) -> None:
@@ -208,3 +212,12 @@ def test_embedding_vote_round_trip_and_mismatch(tmp_path: Path) -> None:
     assert loaded.recommend(texts, k=3) == router.recommend(texts, k=3)
     with pytest.raises(EmbedderMismatchError, match="fitted with embedder"):
         AgencyRouter.load(path, embedder=load_embedder("hash", dim=64))
+
+
+@pytest.mark.model
+def test_default_router_uses_the_default_model(tmp_path: Path) -> None:
+    router = AgencyRouter(random_state=0).fit(TEXTS, LEADS, COS, ids=IDS)
+    assert router.vectors_ is not None
+    assert router.recommend(["关于增加公交班次的建议"], k=1)[0].lead[0].agency == "市交通运输局"
+    loaded = AgencyRouter.load(router.save(tmp_path / "r"))
+    assert loaded.recommend(["关于养老服务的建议"], k=2) == router.recommend(["关于养老服务的建议"], k=2)

@@ -44,7 +44,9 @@ def data(tmp_path: Path) -> Path:
 
 def test_route_train_then_recommend(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "router"
-    assert main(["--quiet", "route", "train", "--data", str(data), "--out", str(out)]) == 0
+    assert (
+        main(["--quiet", "route", "train", "--data", str(data), "--out", str(out), "--embedder", "hash"]) == 0
+    )
     assert "trained on 5 proposals" in capsys.readouterr().out
     assert main(["--quiet", "route", str(out), "关于增加公交班次的建议", "--format", "json"]) == 0
     got = json.loads(capsys.readouterr().out)
@@ -82,7 +84,22 @@ def test_route_train_names_a_bad_row(data: Path, tmp_path: Path, capsys: pytest.
     bad.write_text(
         data.read_text(encoding="utf-8") + '{"id": "x", "title": "关于道路的建议"}\n', encoding="utf-8"
     )
-    assert main(["--quiet", "route", "train", "--data", str(bad), "--out", str(tmp_path / "r")]) == 2
+    assert (
+        main(
+            [
+                "--quiet",
+                "route",
+                "train",
+                "--data",
+                str(bad),
+                "--out",
+                str(tmp_path / "r"),
+                "--embedder",
+                "none",
+            ]
+        )
+        == 2
+    )
     assert "row 6" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 

@@ -19,7 +19,7 @@ def test_router_beats_the_baseline_level_on_a_held_out_block(corpora_dir: Path) 
     train, test = rows[:cut], rows[cut:]
     names = {r["lead_agency"] for r in rows} | {a for r in rows for a in r["co_agencies"]}
     assert len({canonical_agency(n) for n in names}) == len(names)  # conservative: nothing merged
-    router = AgencyRouter(random_state=0).fit(
+    router = AgencyRouter(random_state=0, embedder=None).fit(
         [r["title"] for r in train],
         [r["lead_agency"] for r in train],
         [r["co_agencies"] for r in train],

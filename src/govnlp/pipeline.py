@@ -257,7 +257,7 @@ class Pipeline:
         index = SearchIndex.build(
             docs, embedder=embedder, show_progress_bar=show_progress_bar, **index_options
         )
-        return cls(index, _resolve_classifier(classifier, index.embedder), _resolve_router(router, docs))
+        return cls(index, _resolve_classifier(classifier, index.embedder), _resolve_router(router, docs, index.embedder))
 
     def match(
         self,
@@ -401,7 +401,7 @@ def _resolve_classifier(classifier: Any, embedder: Any) -> Any:
     return classifier
 
 
-def _resolve_router(router: Any, docs: list[ReplyDocument]) -> Any:
+def _resolve_router(router: Any, docs: list[ReplyDocument], embedder: Any = None) -> Any:
     """Turn the ``router`` argument of :meth:`Pipeline.build` into a fitted AgencyRouter (or None)."""
     if router is None:
         return None
@@ -412,7 +412,7 @@ def _resolve_router(router: Any, docs: list[ReplyDocument]) -> Any:
         if n_leads < 2:
             logger.info("no agency routing: the replies name %d lead agencies (2 or more needed)", n_leads)
             return None
-        return AgencyRouter.from_replies(docs)
+        return AgencyRouter.from_replies(docs, embedder=embedder)
     if isinstance(router, (str, os.PathLike)):
         return AgencyRouter.load(router)
     if not hasattr(router, "recommend"):

@@ -45,6 +45,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--id-field", default="id", help="train: id field shown as evidence (default id)")
     p.add_argument("--no-knowledge", action="store_true", help="train: no function-word knowledge")
+    p.add_argument(
+        "--embedder",
+        default="default",
+        help="train: embedder for the neighbour vote (default: the default model; 'none': TF-IDF only)",
+    )
     p.set_defaults(func=run)
 
 
@@ -78,7 +83,9 @@ def _train(args: argparse.Namespace) -> int:
         leads.append(lead)
         cos.append([str(a) for a in co])
         ids.append(str(row.get(args.id_field, n)))
-    router = AgencyRouter(random_state=0, knowledge=not args.no_knowledge).fit(texts, leads, cos, ids=ids)
+    embedder = None if args.embedder.lower() == "none" else args.embedder
+    router = AgencyRouter(random_state=0, knowledge=not args.no_knowledge, embedder=embedder)
+    router.fit(texts, leads, cos, ids=ids)
     router.save(args.out)
     print(f"trained on {len(texts)} proposals, {len(router.classes_)} lead agencies; saved to {args.out}")
     return 0

@@ -94,7 +94,7 @@ def add_renames(table: Mapping[str, str] | Iterable[Rename | tuple[str, str]]) -
     new: list[Rename] = []
     for row in rows:
         old, nw = str(row[0]).strip(), str(row[1]).strip()
-        year = int(row[2]) if len(row) > 2 and row[2] is not None else None  # type: ignore[misc]
+        year = int(row[2]) if len(row) > 2 and row[2] is not None else None
         if not old or not nw or old == nw:
             raise ConfigError(f"a rename needs two different non-empty names; got {old!r} -> {nw!r}")
         new.append((old, nw, year))

@@ -1,10 +1,12 @@
 """AgencyRouter: recommend the lead agency (主办) and co-agencies (会办/协办) of a new proposal.
 
 The lead agency comes from a linear SVM over character 1-3-gram TF-IDF of the proposal text, plus a
-small bonus per function word of the agency found in the text (``data/functions.json``: 教育局 → 学校,
-教师 …). Co-agencies come from the co-agencies of the most similar past proposals (a similarity-weighted
-vote), the co-agencies that past proposals with the predicted lead had, and function and place-name words.
-Every suggestion carries its evidence: the past proposals that support it.
+bonus per function word of the agency found in the text (``data/functions.json``: 教育局 → 学校, 教师 …),
+plus the vote of the most similar past proposals by sentence embedding (the default model; ``embedder=None``
+for TF-IDF only). Co-agencies come from the co-agencies of the most similar past proposals (a
+similarity-weighted vote), the co-agencies that past proposals with the predicted lead had, their overall
+frequency, and function and place-name words. Every suggestion carries its evidence: the past proposals
+that support it. The defaults were chosen by cross-validation in ``benchmarks/bench_route.py``.
 
 Example:
     >>> router = AgencyRouter(random_state=0).fit(titles, leads, co_agencies=cos)   # doctest: +SKIP
@@ -94,9 +96,9 @@ class AgencyRouter:
         renames: map old agency names to new ones (:func:`canonical_agency` with ``renames=True``) before
             learning, so an archive spanning a 机构改革 counts the old agency's history for the new one.
         functions: ``{full agency name without level: [words]}`` replacing the package table.
-        embedder: also vote for the lead with the ``n_neighbors`` nearest past proposals by sentence
-            embedding (an Embedder or a :func:`govnlp.load_embedder` spec such as ``"default"``); None:
-            TF-IDF only (no model needed).
+        embedder: find the ``n_neighbors`` nearest past proposals (whose lead and co-agencies vote) by
+            sentence embedding: an Embedder or a :func:`govnlp.load_embedder` spec (default: the default
+            model, multilingual-e5-small); None: by TF-IDF, and no lead vote (no model needed).
         embedding_weight: weight of that vote (a distribution over agencies) in the lead score.
     """
 
@@ -111,8 +113,8 @@ class AgencyRouter:
         co_weights: Sequence[float] = (1.0, 1.0, 0.5, 0.3),
         renames: bool = False,
         functions: Mapping[str, Sequence[str]] | None = None,
-        embedder: Any = None,
-        embedding_weight: float = 1.0,
+        embedder: Any = "default",
+        embedding_weight: float = 0.5,
     ) -> None:
         self.random_state = random_state
         self.C = C
@@ -205,7 +207,7 @@ class AgencyRouter:
         self.idf_ = np.asarray(vec.idf_, dtype=np.float32)
         self.coef_ = np.asarray(coef, dtype=np.float32)
         self.intercept_ = np.asarray(icpt, dtype=np.float32)
-        self.examples_ = [
+        self.examples_: list[dict[str, Any]] = [
             {"id": e, "text": t, "lead": lk, "co": ck}
             for e, t, lk, ck in zip(evid, docs, lead_keys, co_keys, strict=True)
         ]
