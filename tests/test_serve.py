@@ -401,6 +401,18 @@ def test_create_app_from_a_saved_index_folder(pipe: Pipeline, tmp_path: Path) ->
         create_app(["not", "an", "index"])
 
 
+def test_app_factory_for_uvicorn_reads_the_index_from_the_environment(
+    pipe: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from govnlp.serve.app import app_from_env
+
+    pipe.save(tmp_path / "pipe")
+    monkeypatch.setenv("GOVNLP_INDEX", str(tmp_path / "pipe"))
+    c = TestClient(app_from_env())
+    assert c.get("/api/health").json()["index"]["source"] == str(tmp_path / "pipe")
+    assert c.get("/api/search", params={"q": "停车"}).json()["hits"]
+
+
 def test_parse_filter_expressions() -> None:
     assert parse_filter_expressions(["kind=提案答复|建议答复", "year>=2020", "year<=2023"]) == {
         "kind": ["提案答复", "建议答复"],

@@ -346,8 +346,9 @@ def _page_filters(
     return exprs
 
 
-def app_from_env() -> FastAPI:  # pragma: no cover - used by `uvicorn --factory`
-    """``uvicorn govnlp.serve.app:app_from_env --factory``: serve ``$GOVNLP_INDEX`` (or the demo)."""
+def app_from_env() -> FastAPI:
+    """``uvicorn govnlp.serve.app:app_from_env --factory [--workers N]``: serve the saved pipeline or
+    index folder ``$GOVNLP_INDEX``, or the demo pipeline when it is unset."""
     from govnlp.pipeline import demo_pipeline
 
     path = os.environ.get("GOVNLP_INDEX")
