@@ -11,8 +11,9 @@ Parts:
 - ``encode``: throughput of single-process encoding vs Ray Data with 1 and 2 actors (``encode_dataset``
   with ``engine="local"`` / ``"ray"``), with the hash embedder on ``--encode-n`` paragraphs and the default
   model on a ``--model-n`` sample. Ray times are wall times of the whole call, including actor start-up;
-  the start-up time (until the first rows come back: reading, actor start, model load) and the steady rate
-  (rows after the first batch / time from the first to the last batch) are reported beside it.
+  the start-up time (until the first batch starts: reading, actor start, model load) and the steady rate
+  (rows / time from the first batch's start to the last batch's end, all workers together) are reported
+  beside it.
 - ``search``: for each size, hash vectors (384-d, the default model's width); exact faiss gives the ground
   truth; faiss IVF and HNSW (govnlp's index types) and Milvus Lite (HNSW, through ``MilvusIndex``) are
   timed: build time, size, query p50/p95 (one query at a time) and recall@10 against exact, without and
@@ -182,8 +183,8 @@ def _time_encode(
             "n": len(enc),
             "seconds": round(wall, 2),
             "per_s": round(len(recs) / wall, 1),
-            "startup_s": run.get("first_rows_after_s"),
-            "steady_per_s": run.get("rows_per_s_after_first"),
+            "startup_s": run.get("startup_s"),
+            "steady_per_s": run.get("rows_per_s_encoding"),
             "load_avg": load_avg(),
         }
     finally:

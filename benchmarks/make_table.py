@@ -433,6 +433,95 @@ def serve_table() -> list[str]:
     return rows
 
 
+def scale_table() -> list[str]:
+    d = _load("bench_scale")
+    if d is None:
+        return []
+    rows = ["### Scaling out (`benchmarks/bench_scale.py`, synthetic reply paragraphs)", ""]
+    enc = d.get("encode")
+    if enc:
+        rows += [
+            "Encoding with `govnlp.scale.encode_dataset`: one process vs Ray Data (local Ray, `num_cpus=2`). "
+            "Wall time includes start-up (reading, Ray actors, model load); the steady rate counts the rows "
+            "after the first batch.",
+            "",
+            "| embedder | texts | engine | workers | wall s | texts/s | start-up s | steady texts/s | load avg |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name, label in (("hash", "hash (512-d)"), ("model", "default (e5-small)")):
+            part = enc.get(name) or {}
+            for r in part.get("runs", []):
+                rows.append(
+                    f"| {label} | {r['n']:,} | {r['engine']} | {r['workers']} | {_f(r['seconds'], 1)} | "
+                    f"{_f(r['per_s'], 0)} | {_f(r['startup_s'], 1)} | {_f(r['steady_per_s'], 0)} | "
+                    f"{_f(r['load_avg'], 1)} |"
+                )
+        rows.append("")
+        for name, label in (("hash", "hash"), ("model", "default model")):
+            part = enc.get(name) or {}
+            if "speedup_ray2_vs_single" in part:
+                rows.append(
+                    f"- {label}: Ray with 2 workers vs one process {_f(part['speedup_ray2_vs_single'], 2)}x by "
+                    f"wall time, {_f(part.get('steady_speedup_ray2_vs_single'), 2)}x steady; 2 vs 1 Ray "
+                    f"workers {_f(part['speedup_ray2_vs_ray1'], 2)}x wall, "
+                    f"{_f(part.get('steady_speedup_ray2_vs_ray1'), 2)}x steady (goal 1.6x)."
+                )
+        model = enc.get("model") or {}
+        if model.get("torch_threads_single_process"):
+            rows.append(
+                f"- The one-process model run uses {model['torch_threads_single_process']} torch threads "
+                "(both cores); each Ray actor uses 1."
+            )
+        if model.get("hours_for_10M_at_best_rate"):
+            rows.append(
+                f"- 10 million paragraphs at the best measured model rate: about "
+                f"{_f(model['hours_for_10M_at_best_rate'], 1)} hours on this machine; N such machines in one "
+                "Ray cluster: about 1/N of that (assumes the per-machine rate holds)."
+            )
+        rows.append("")
+    search = d.get("search") or []
+    if search:
+        rows += [
+            f"Vector search: 384-d hash vectors, {search[0]['queries']} queries one at a time, recall@10 "
+            f"against exact search; filtered = `{search[0]['filter']}` ({search[0]['filter_fraction']:.0%} of "
+            "the records) applied before ranking.",
+            "",
+            "| vectors | backend | build s | size MB | p50 ms | p95 ms | recall@10 | filtered p50 ms | "
+            "filtered recall@10 |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        names = {
+            "faiss-exact": "faiss exact",
+            "faiss-ivf": "faiss IVF",
+            "faiss-hnsw": "faiss HNSW",
+            "milvus-lite": "Milvus Lite (HNSW)",
+        }
+        for s in search:
+            for key, name in names.items():
+                b = s["backends"].get(key)
+                if b is None:
+                    continue
+                if "skipped" in b:
+                    rows.append(f"| {s['n']:,} | {name} | not run: {b['skipped']} | | | | | | |")
+                    continue
+                build = b.get("build_s", None)
+                if key == "milvus-lite":
+                    build = round(b["insert_s"] + b["flush_index_s"], 1)
+                size = b.get("index_mb", b.get("disk_mb"))
+                f = b.get("filtered") or {}
+                rows.append(
+                    f"| {s['n']:,} | {name} | {_f(build, 1)} | {_f(size, 1)} | {_f(b['p50_ms'], 2)} | "
+                    f"{_f(b['p95_ms'], 2)} | {_f(b['recall@10'], 3)} | {_f(f.get('p50_ms'), 2)} | "
+                    f"{_f(f.get('recall@10'), 3)} |"
+                )
+        rows += [
+            "",
+            "Milvus Lite is a pure-Python engine for tests and small sets; its times are not Milvus server "
+            "times. Milvus build = insert + flush (index build); size = files on disk.",
+        ]
+    return rows
+
+
 def tables() -> str:
     parts = [
         parse_table(),
@@ -444,6 +533,7 @@ def tables() -> str:
         classify_table(),
         e2e_table(),
         serve_table(),
+        scale_table(),
     ]
     body = "\n\n".join("\n".join(p) for p in parts if p)
     return (

@@ -287,6 +287,7 @@ class _Encoder:
         self.batch_size = batch_size
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        t0 = time.time()  # wall clock, comparable across the processes of one machine
         texts = [index_text(str(t), self.clean) for t in list(batch["text"])]
         vecs = self.embedder.encode(
             texts, kind="passage", batch_size=self.batch_size, show_progress_bar=False
@@ -296,6 +297,8 @@ class _Encoder:
             "pos": np.asarray(batch["pos"]),
             "index_text": np.asarray(texts, dtype=object),
             "vector": np.ascontiguousarray(vecs, dtype=np.float32),
+            "t0": np.full(len(texts), t0),
+            "t1": np.full(len(texts), time.time()),
         }
 
 
@@ -332,7 +335,7 @@ def _run_ray(
     batch_size: int,
     concurrency: int | tuple[int, int],
     on_shard: Callable[[int, dict[int, tuple[str, np.ndarray]]], None],
-    clock: list[tuple[float, int]],
+    clock: list[tuple[float, float]],
 ) -> None:
     import pyarrow as pa
 
@@ -365,7 +368,8 @@ def _run_ray(
     )
     pending: dict[int, dict[int, tuple[str, np.ndarray]]] = {}
     for b in encoded.iter_batches(batch_size=None, batch_format="numpy"):
-        clock.append((time.perf_counter(), len(b["shard"])))
+        if len(b["shard"]):
+            clock.append((float(b["t0"].min()), float(b["t1"].max())))
         for s, p, t, v in zip(
             b["shard"].tolist(), b["pos"].tolist(), b["index_text"], b["vector"], strict=True
         ):
@@ -386,7 +390,7 @@ def _run_local(
     clean: bool,
     batch_size: int,
     on_shard: Callable[[int, dict[int, tuple[str, np.ndarray]]], None],
-    clock: list[tuple[float, int]],
+    clock: list[tuple[float, float]],
 ) -> None:
     worker = _Encoder(embedder, clean, batch_size)
     for i in todo:
@@ -398,7 +402,8 @@ def _run_local(
                 "text": [records[j]["text"] for j in range(start, stop)],
             }
         )
-        clock.append((time.perf_counter(), stop - start))
+        if stop > start:
+            clock.append((float(out["t0"][0]), float(out["t1"][0])))
         on_shard(
             i,
             {
@@ -503,8 +508,8 @@ def encode_dataset(
         )
         written.append(i)
 
-    clock: list[tuple[float, int]] = []
-    t_enc = time.perf_counter()
+    clock: list[tuple[float, float]] = []  # (start, end) wall-clock time of every encoded batch
+    t_enc = time.time()
     if todo:
         if engine == "ray":
             _run_ray(todo, shards, records, emb_entry["spec"], clean, batch_size, (lo, hi), on_shard, clock)
@@ -512,11 +517,14 @@ def encode_dataset(
             _run_local(todo, shards, records, emb, clean, batch_size, on_shard, clock)
     last_run: dict[str, Any] = {"shards_written": len(written), "seconds": round(time.perf_counter() - t0, 3)}
     if clock:
-        # start-up (reading, actor start, model load) until the first rows came back, then the rate
-        last_run["first_rows_after_s"] = round(clock[0][0] - t_enc, 3)
-        if len(clock) > 1 and clock[-1][0] > clock[0][0]:
-            rows = sum(n for _, n in clock[1:])
-            last_run["rows_per_s_after_first"] = round(rows / (clock[-1][0] - clock[0][0]), 1)
+        # start-up (reading, actor start, model load) until the first batch started, then the encoding rate
+        # over the span from the first batch's start to the last batch's end (all workers together)
+        start, end = min(t for t, _ in clock), max(t for _, t in clock)
+        last_run["startup_s"] = round(start - t_enc, 3)
+        last_run["encode_span_s"] = round(end - start, 3)
+        if end > start:
+            n_rows = sum(shards[i][1] - shards[i][0] for i in todo)
+            last_run["rows_per_s_encoding"] = round(n_rows / (end - start), 1)
     from govnlp.storage import write_manifest
 
     write_manifest(
