@@ -265,3 +265,29 @@ def test_combine_members_trained_on_different_data(tmp_path, data) -> None:
         TextClassifier.combine([a, TextClassifier("embedding", embedder="hash").fit(texts[:6], labels[:6])])
     with pytest.raises(ConfigError, match="at least 2"):
         TextClassifier.combine([a])
+
+
+@pytest.mark.parametrize("name", ["tfidf", "tfidf-char", "embedding"])
+def test_methods_follow_the_shared_contract(name: str) -> None:
+    from govnlp.classify.methods.embedding import EmbeddingMethod
+    from govnlp.classify.methods.tfidf import TfidfMethod
+    from govnlp.testing.classify import check_classifier_method
+
+    makers = {
+        "tfidf": lambda: TfidfMethod(min_df=1, random_state=0),
+        "tfidf-char": lambda: TfidfMethod(analyzer="char", min_df=1, random_state=0),
+        "embedding": lambda: EmbeddingMethod(load_embedder("hash"), C=1.0, random_state=0),
+    }
+    check_classifier_method(makers[name])
+
+
+def test_contract_catches_a_broken_method() -> None:
+    from govnlp.classify.methods.tfidf import TfidfMethod
+    from govnlp.testing.classify import check_classifier_method
+
+    class Flipped(TfidfMethod):
+        def decision_function(self, features):  # type: ignore[no-untyped-def]
+            return -super().decision_function(features)
+
+    with pytest.raises(AssertionError, match="own class"):
+        check_classifier_method(lambda: Flipped(min_df=1, random_state=0))
