@@ -107,6 +107,12 @@ def test_inputs_jsonl_parquet_dataset_and_reply_files(tmp_path: Path, fixtures_d
     dset = enc.to_dataset()
     assert dset.num_rows == 20 and dset.column_names == ["id", "record", "index_text", "vector"]
     np.testing.assert_array_equal(np.asarray(dset["vector"], dtype=np.float32), enc.vectors())
+    rows = [
+        json.loads(line) for line in enc.write_jsonl(tmp_path / "out.jsonl").read_text("utf-8").splitlines()
+    ]
+    assert [r["id"] for r in rows] == [r["id"] for r in recs]
+    assert rows[3]["record"] == recs[3]
+    np.testing.assert_allclose(np.asarray([r["vector"] for r in rows], dtype=np.float32), enc.vectors())
 
 
 def test_to_search_index_matches_search_index_build(tmp_path: Path) -> None:

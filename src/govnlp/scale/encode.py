@@ -20,6 +20,9 @@ Layout of the output folder (format ``govnlp.encoded_dataset``)::
                                  vector (fixed-size list of float32)
     manifest.json             written last, when every shard is there
 
+Read it back with :func:`load_encoded`: ``vectors()``, ``ids()``, ``records()``, ``to_dataset()`` (a
+``datasets.Dataset``), ``write_jsonl(path)``, ``to_search_index()``.
+
 Example:
     >>> from govnlp.scale import encode_dataset
     >>> enc = encode_dataset("replies/", "replies.encoded", embedder="hash", engine="ray", concurrency=2)
@@ -613,6 +616,18 @@ class EncodedDataset:
 
         files = [str(self.path / "shards" / _shard_name(i)) for i in range(int(self.manifest["shards"]))]
         return datasets.Dataset.from_parquet(files)
+
+    def write_jsonl(self, path: str | os.PathLike[str]) -> Path:
+        """Write one JSON object per record: ``{"id", "record", "index_text", "vector"}`` (UTF-8 JSONL)."""
+        target = Path(path)
+        tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for t in self._tables():
+                for row in t.to_pylist():
+                    row["record"] = json.loads(row["record"])
+                    fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+        os.replace(tmp, target)
+        return target
 
     def to_search_index(self, embedder: Embedder | str | None = None, **options: Any) -> Any:
         """A :class:`govnlp.search.SearchIndex` of these records built from the stored vectors.
