@@ -57,69 +57,44 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     if len(y) == 0:
         return 1.0
 
-    def nll(log_t: float) -> float:
-        p = softmax(z / np.exp(log_t))
-        return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, None))))
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
 
-    # golden-section search on log T (the NLL is unimodal in T for a fixed ranking)
-    lo, hi = np.log(0.01), np.log(100.0)
-    g = (np.sqrt(5) - 1) / 2
-    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
-    fa, fb = nll(a), nll(b)
-    for _ in range(60):
-        if fa < fb:
-            hi, b, fb = b, a, fa
-            a = hi - g * (hi - lo)
-            fa = nll(a)
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + g * (hi - lo)
-            fb = nll(b)
-    return float(np.exp((lo + hi) / 2))
+    rows = np.arange(len(y))
+
+    def nll(log_t: float) -> float:
+        return float(-np.mean(log_softmax(z / np.exp(log_t), axis=1)[rows, y]))
+
+    # bounded Brent search on log T (the NLL is unimodal in T for a fixed ranking)
+    res = minimize_scalar(
+        nll, bounds=(np.log(0.01), np.log(100.0)), method="bounded", options={"xatol": 1e-6}
+    )
+    return float(np.exp(res.x))
 
 
 def fit_platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Platt scaling ``sigmoid(a * score + b)`` for one label: Newton steps with a backtracking line search.
+    """Platt scaling ``sigmoid(a * score + b)`` for one label (scipy's L-BFGS on the log-loss).
 
     Uses Platt's smoothed targets, so a label seen only positive or only negative still gets finite
-    parameters. Each Newton step is halved until the log-loss decreases enough (Armijo rule), the
-    safeguard of Lin, Lin and Weng's note on Platt's method: plain Newton steps diverge on large,
-    well-separated margins.
+    parameters. The loss is written with ``logaddexp`` and its exact gradient, so large, well-separated
+    margins (where plain Newton steps diverge) converge too.
     """
+    from scipy.optimize import minimize
+
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     n_pos, n_neg = y.sum(), len(y) - y.sum()
     t = np.where(y > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
 
-    def loss(a: float, b: float) -> float:
-        f = a * s + b
-        return float(np.sum(t * np.logaddexp(0.0, -f) + (1 - t) * np.logaddexp(0.0, f)))
+    def loss_and_grad(ab: np.ndarray) -> tuple[float, np.ndarray]:
+        f = ab[0] * s + ab[1]
+        loss = float(np.sum(t * np.logaddexp(0.0, -f) + (1 - t) * np.logaddexp(0.0, f)))
+        r = sigmoid(f) - t
+        return loss, np.array([np.sum(r * s), np.sum(r)])
 
-    a, b = 0.0, float(np.log((n_pos + 1) / (n_neg + 1)))
-    current = loss(a, b)
-    for _ in range(100):
-        p = sigmoid(a * s + b)
-        w = p * (1 - p)
-        ga, gb = np.sum((p - t) * s), np.sum(p - t)
-        if abs(ga) < 1e-5 and abs(gb) < 1e-5:
-            break
-        haa, hab, hbb = np.sum(w * s * s) + 1e-12, np.sum(w * s), np.sum(w) + 1e-12
-        det = haa * hbb - hab * hab
-        if det <= 0:
-            break
-        da, db = -(hbb * ga - hab * gb) / det, -(haa * gb - hab * ga) / det
-        slope = ga * da + gb * db  # negative for a descent direction
-        step = 1.0
-        while step >= 1e-10:
-            na, nb = a + step * da, b + step * db
-            new = loss(na, nb)
-            if new < current + 1e-4 * step * slope:
-                break
-            step /= 2
-        else:
-            break  # no decrease along the Newton direction: at the minimum up to rounding
-        a, b, current = na, nb, new
-    return float(a), float(b)
+    start = np.array([0.0, float(np.log((n_pos + 1) / (n_neg + 1)))])
+    res = minimize(loss_and_grad, start, jac=True, method="L-BFGS-B", options={"gtol": 1e-8, "maxiter": 500})
+    return float(res.x[0]), float(res.x[1])
 
 
 def tune_thresholds(proba: np.ndarray, y: np.ndarray, *, default: float = 0.5) -> np.ndarray:
