@@ -1,5 +1,11 @@
 """Benchmark the message classifiers: 5-fold stratified CV on labeled_messages/train_raw.jsonl.
 
+With ``--proposals``: the proposals part instead (``results/bench_classify_proposals.json``): the Jiangsu
+CPPCC 2019 proposals split by time (train on the first 65% by proposal number, test on the rest) and by
+repeated stratified splits of the same size; trained TF-IDF with and without the EM prior-shift correction;
+zero-shot from the bare label names and from the glossary-described names; few-shot prototypes from 1, 3
+and 5 labelled proposals per class; the Cixi titles of two schemes (人大 and 政协 categories).
+
 Reports accuracy, macro-F1, expected calibration error and train/predict time per method, each method
 run through ``govnlp.TextClassifier`` on the same folds. Also: whether the extra jieba-token rows
 (``train_tokenized.jsonl``) help when added to the training folds only (rows that duplicate any raw row
@@ -14,6 +20,7 @@ Usage::
 
     nice -n 10 .venv/bin/python benchmarks/bench_classify.py --methods tfidf,tfidf+extra,embedding,ensemble
     nice -n 10 .venv/bin/python benchmarks/bench_classify.py --methods finetune --finetune-folds 1
+    nice -n 10 .venv/bin/python benchmarks/bench_classify.py --proposals
 """
 
 from __future__ import annotations
@@ -320,6 +327,266 @@ def machine() -> dict[str, Any]:
     }
 
 
+# --- proposals ---------------------------------------------------------------------------------------
+
+#: Share of the Jiangsu proposals (in proposal-number order) used for training in the time split.
+TIME_SPLIT_SHARE = 0.65
+
+
+def load_proposals(corpora: Path) -> list[dict[str, Any]]:
+    """The Jiangsu CPPCC 2019 proposals, in proposal-number order."""
+    path = corpora / "proposals" / "jiangsu_cppcc_2019.jsonl"
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return sorted(rows, key=lambda r: int(r["number"]))
+
+
+def prior_shift(proba: np.ndarray, train_prior: np.ndarray, iters: int = 100) -> np.ndarray:
+    """Saerens et al. (2002) EM re-estimation of the class priors of an unlabelled set; adjusted posteriors."""
+    prior_tr = np.clip(train_prior, 1e-6, None)
+    pi = prior_tr.copy()
+    q = proba
+    for _ in range(iters):
+        q = proba * (pi / prior_tr)
+        q = q / q.sum(axis=1, keepdims=True)
+        new = q.mean(axis=0)
+        if np.abs(new - pi).max() < 1e-6:
+            break
+        pi = new
+    return q
+
+
+def scores_of(y_true: list[str], proba: np.ndarray, classes: list[str], small: set[str]) -> dict[str, Any]:
+    """Macro-F1, accuracy, small classes' F1 and the coverage curve of probabilities ``proba``."""
+    from govnlp.classify import evaluate_predictions
+
+    pred = [classes[j] for j in proba.argmax(axis=1)]
+    rep = evaluate_predictions(y_true, pred, proba, classes)
+    f1 = {c.label: c.f1 for c in rep.per_class if c.support}
+    return {
+        "macro_f1": rep.macro_f1,
+        "accuracy": rep.accuracy,
+        "small_class_f1": round(statistics.mean(f1[c] for c in small if c in f1), 4)
+        if any(c in f1 for c in small)
+        else None,
+        "per_class_f1": f1,
+        "coverage": [list(c) for c in rep.coverage],
+        "n_test": rep.n,
+    }
+
+
+def aligned(proba: np.ndarray, have: list[str], classes: list[str]) -> np.ndarray:
+    out = np.zeros((len(proba), len(classes)))
+    for j, c in enumerate(have):
+        out[:, classes.index(c)] = proba[:, j]
+    return out
+
+
+def run_proposals(args: argparse.Namespace) -> int:
+    """Proposals: a time split of the Jiangsu proposals, repeated stratified splits, zero-/few-shot, Cixi."""
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    from govnlp.classify import Taxonomy
+    from govnlp.classify.text import focus_text
+    from govnlp.embedders import load_embedder
+
+    corpora = Path(args.corpora)
+    rows = load_proposals(corpora)
+    labels = [r["category"] for r in rows]
+    classes = sorted(set(labels))
+    n = len(rows)
+    cut = int(TIME_SPLIT_SHARE * n)
+    train, test = rows[:cut], rows[cut:]
+    y_tr, y_te = labels[:cut], labels[cut:]
+    counts = Counter(y_tr)
+    small = {c for c in classes if counts[c] < 15}
+    seed = args.seed
+    out: dict[str, Any] = {
+        "benchmark": "bench_classify --proposals",
+        "data": {
+            "file": "proposals/jiangsu_cppcc_2019.jsonl",
+            "input": "dicts with title and text (TextClassifier reads title + newline + text)",
+            "n": n,
+            "class_counts": dict(Counter(labels)),
+        },
+        "time_split": {
+            "protocol": f"train on the first {TIME_SPLIT_SHARE:.0%} by proposal number "
+            f"(numbers {train[0]['number']}-{train[-1]['number']}), test on the rest "
+            f"({test[0]['number']}-{test[-1]['number']})",
+            "n_train": len(train),
+            "n_test": len(test),
+            "small_classes": sorted(small),
+            "small_classes_rule": "fewer than 15 training proposals",
+        },
+        "machine": machine(),
+        "methods": {},
+    }
+    res = out["methods"]
+    out_path = Path(args.proposals_out)
+
+    def save() -> None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(
+            json.dumps(out, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+
+    # trained TF-IDF (the default method) on the time split, and with the EM prior-shift correction
+    for name, params in (("tfidf", {}), ("tfidf-logreg", {"head": "logreg", "C": 20.0})):
+        t0 = time.perf_counter()
+        clf = TextClassifier("tfidf", method_params=params, random_state=seed).fit(train, y_tr)
+        train_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        proba = aligned(clf.predict_proba(test), list(clf.classes_), classes)
+        predict_s = time.perf_counter() - t0
+        r = scores_of(y_te, proba, classes, small)
+        r.update({"train_s": round(train_s, 2), "predict_s_per_proposal": round(predict_s / len(test), 4)})
+        res[name] = r
+        prior = np.array([counts[c] / len(y_tr) for c in classes])
+        res[name + "+prior-shift"] = scores_of(y_te, prior_shift(proba + 1e-9, prior), classes, small)
+        if name == "tfidf":
+            tfidf_proba = proba
+        print(
+            f"  {name}: macro-F1 {r['macro_f1']:.4f} acc {r['accuracy']:.4f} small {r['small_class_f1']}",
+            flush=True,
+        )
+        save()
+
+    # repeated stratified splits of the same size (spread)
+    sss = StratifiedShuffleSplit(n_splits=args.proposal_repeats, test_size=len(test), random_state=seed)
+    per = []
+    for tr_i, te_i in sss.split(np.zeros(n), labels):
+        clf = TextClassifier(random_state=seed).fit([rows[i] for i in tr_i], [labels[i] for i in tr_i])
+        p = aligned(clf.predict_proba([rows[i] for i in te_i]), list(clf.classes_), classes)
+        s = scores_of([labels[i] for i in te_i], p, classes, small)
+        per.append({k: s[k] for k in ("macro_f1", "accuracy", "small_class_f1")})
+    res["tfidf"]["stratified"] = {
+        "repeats": len(per),
+        "per_split": per,
+        **{k: round(statistics.mean(x[k] for x in per), 4) for k in ("macro_f1", "accuracy")},
+        **{k + "_std": round(statistics.stdev(x[k] for x in per), 4) for k in ("macro_f1", "accuracy")},
+    }
+    print(
+        f"  tfidf stratified: {res['tfidf']['stratified']['macro_f1']} ± {res['tfidf']['stratified']['macro_f1_std']}",
+        flush=True,
+    )
+    save()
+
+    # zero-shot from the 14 label names (bare, and described from the glossary), few-shot prototypes
+    inner = load_embedder(args.embedder)
+    emb = disk_cached(inner)
+    tax = Taxonomy.from_labels(classes, name="jiangsu-cppcc")
+    variants = {
+        "zeroshot-bare-names": {"expand": False},
+        "zeroshot": {},
+        "zeroshot-label-passage": {"label_kind": "passage"},
+    }
+    for name, kw in variants.items():
+        zs = ZeroShotClassifier(tax, embedder=emb, **kw).fit()
+        proba = aligned(zs.predict_proba(test), list(zs.classes_), classes)
+        res[name] = scores_of(y_te, proba, classes, small)
+        res[name]["params"] = kw
+        if name == "zeroshot":
+            zs_proba = proba
+            res[name + "+prior-shift"] = scores_of(
+                y_te, prior_shift(proba + 1e-12, np.full(len(classes), 1 / len(classes))), classes, small
+            )
+        print(f"  {name}: macro-F1 {res[name]['macro_f1']:.4f} acc {res[name]['accuracy']:.4f}", flush=True)
+        save()
+    rng = np.random.default_rng(seed)
+    for k in (1, 3, 5):
+        shots: list[int] = []
+        for c in classes:
+            idx = [i for i, y in enumerate(y_tr) if y == c]
+            shots.extend(rng.choice(idx, size=min(k, len(idx)), replace=False).tolist())
+        zs = ZeroShotClassifier(tax, embedder=emb).fit([train[i] for i in shots], [y_tr[i] for i in shots])
+        proba = aligned(zs.predict_proba(test), list(zs.classes_), classes)
+        res[f"fewshot-{k}"] = scores_of(y_te, proba, classes, small)
+        res[f"fewshot-{k}"]["n_labelled"] = len(shots)
+        print(f"  fewshot-{k}: macro-F1 {res[f'fewshot-{k}']['macro_f1']:.4f}", flush=True)
+        save()
+    # label-name prior combined with the trained model (mean of the two probability vectors)
+    res["tfidf+zeroshot"] = scores_of(y_te, (tfidf_proba + zs_proba) / 2, classes, small)
+    print(f"  tfidf+zeroshot: macro-F1 {res['tfidf+zeroshot']['macro_f1']:.4f}", flush=True)
+
+    # zero-shot speed, without the cache: focus + encode of test proposals
+    sample = test[: args.speed_sample]
+    zs = ZeroShotClassifier(tax, embedder=inner).fit()
+    t0 = time.perf_counter()
+    zs.predict(sample)
+    secs = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for r in sample:
+        focus_text(r)
+    focus_s = time.perf_counter() - t0
+    res["zeroshot"]["predict_s_per_proposal"] = round(secs / len(sample), 4)
+    res["zeroshot"]["speed_sample"] = len(sample)
+    res["zeroshot"]["focus_s_per_proposal"] = round(focus_s / len(sample), 4)
+    out["machine"]["load_average_at_speed_test"] = os.getloadavg()
+    print(f"  zeroshot speed: {secs / len(sample):.3f} s/proposal", flush=True)
+    save()
+
+    # the Cixi titles: two schemes (人大 and 政协 categories), titles only
+    cixi = [
+        json.loads(x)
+        for x in (corpora / "proposals" / "cixi_2017_2018_titles.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()
+        if x.strip()
+    ]
+    out["cixi"] = {}
+    for body in ("人大", "政协"):
+        sub = [r for r in cixi if r["body"] == body]
+        first = [r for r in sub if "第一次" in r["meeting"]]
+        later = [r for r in sub if "第一次" not in r["meeting"]]
+        entry: dict[str, Any] = {"n": len(sub), "classes": len({r["category"] for r in sub})}
+        if len(first) >= 100 and len(later) >= 100:
+            t0 = time.perf_counter()
+            clf = TextClassifier(random_state=seed).fit(
+                [r["title"] for r in first], [r["category"] for r in first]
+            )
+            train_s = time.perf_counter() - t0
+            cl = sorted({r["category"] for r in sub})
+            p = aligned(clf.predict_proba([r["title"] for r in later]), list(clf.classes_), cl)
+            s = scores_of([r["category"] for r in later], p, cl, set())
+            entry["time_split"] = {
+                "protocol": "train on the first session's titles, test on the second's",
+                "n_train": len(first),
+                "n_test": len(later),
+                "macro_f1": s["macro_f1"],
+                "accuracy": s["accuracy"],
+                "train_s": round(train_s, 2),
+            }
+        ys = [r["category"] for r in sub]
+        keep = [i for i, y in enumerate(ys) if Counter(ys)[y] >= 2]
+        sss = StratifiedShuffleSplit(n_splits=args.proposal_repeats, test_size=0.35, random_state=seed)
+        per = []
+        for tr_i, te_i in sss.split(np.zeros(len(keep)), [ys[i] for i in keep]):
+            tr_i = [keep[i] for i in tr_i]
+            te_i = [keep[i] for i in te_i]
+            clf = TextClassifier(random_state=seed).fit(
+                [sub[i]["title"] for i in tr_i], [ys[i] for i in tr_i]
+            )
+            rep = evaluate_classifier(clf, [sub[i]["title"] for i in te_i], [ys[i] for i in te_i])
+            per.append({"macro_f1": rep.macro_f1, "accuracy": rep.accuracy})
+        entry["stratified"] = {
+            "repeats": len(per),
+            **{k: round(statistics.mean(x[k] for x in per), 4) for k in ("macro_f1", "accuracy")},
+            **{k + "_std": round(statistics.stdev(x[k] for x in per), 4) for k in ("macro_f1", "accuracy")},
+        }
+        out["cixi"][body] = entry
+        print(f"  cixi {body}: {entry}", flush=True)
+        save()
+    print(f"wrote {out_path}")
+    return 0
+
+
+def disk_cached(inner: Any) -> Any:
+    """``inner`` behind ``benchmarks/embed_cache.CachedEmbedder`` (vectors on disk in /tmp, by text and kind)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from embed_cache import CachedEmbedder as DiskCache
+
+    return DiskCache(inner)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpora", default=str(ROOT / ".." / "shared" / "corpora"))
@@ -347,8 +614,18 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="results JSONs of earlier runs of this script whose methods (and extra-data/embedder info) are merged in",
     )
+    p.add_argument("--proposals", action="store_true", help="run the proposals part instead of the messages")
+    p.add_argument(
+        "--proposals-out", default=str(ROOT / "benchmarks" / "results" / "bench_classify_proposals.json")
+    )
+    p.add_argument("--proposal-repeats", type=int, default=3, help="repeated stratified splits (proposals)")
+    p.add_argument(
+        "--speed-sample", type=int, default=40, help="proposals tagged uncached for the zero-shot speed"
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.proposals:
+        return run_proposals(args)
 
     corpora = Path(args.corpora)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
