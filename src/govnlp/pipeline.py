@@ -257,7 +257,11 @@ class Pipeline:
         index = SearchIndex.build(
             docs, embedder=embedder, show_progress_bar=show_progress_bar, **index_options
         )
-        return cls(index, _resolve_classifier(classifier, index.embedder), _resolve_router(router, docs, index.embedder))
+        return cls(
+            index,
+            _resolve_classifier(classifier, index.embedder),
+            _resolve_router(router, docs, index.embedder),
+        )
 
     def match(
         self,
