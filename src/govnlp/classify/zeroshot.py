@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["ZeroShotClassifier"]
 
 _KINDS = ("query", "passage")
+_Kind = Literal["query", "passage"]
 
 
 class ZeroShotClassifier:
@@ -118,7 +119,9 @@ class ZeroShotClassifier:
         self.embedder_ = emb
         self.classes_ = np.array(classes, dtype=object)
         self.label_texts_ = [tax.describe(lab, keywords=self.keywords) for lab in classes]
-        vecs = np.asarray(emb.encode(self.label_texts_, kind=self.label_kind, batch_size=self.batch_size))
+        vecs = np.asarray(
+            emb.encode(self.label_texts_, kind=cast(_Kind, self.label_kind), batch_size=self.batch_size)
+        )
         if (texts is None) != (labels is None):
             raise ConfigError("pass both texts and labels (a few examples per class), or neither")
         self.n_examples_ = np.zeros(len(classes), dtype=np.int64)
@@ -154,7 +157,7 @@ class ZeroShotClassifier:
         return np.asarray(
             self.embedder_.encode(
                 [normalize_text(t) for t in texts],
-                kind=self.text_kind,
+                kind=cast(_Kind, self.text_kind),
                 batch_size=self.batch_size,
                 show_progress_bar=self.show_progress_bar,
             )

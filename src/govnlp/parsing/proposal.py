@@ -208,7 +208,7 @@ def parse_proposal(text: str, *, title: str | None = None) -> ProposalDocument:
             continue
         if kind == "problem":
             analysis.append(seg_orig.strip())
-        pairs = _enumerated(seg_norm, seg_orig)
+        pairs: list[tuple[str | None, str]] = list(_enumerated(seg_norm, seg_orig))
         if kind == "auto" and not pairs:
             # classify sentence by sentence, then merge short neighbours of the same kind
             labelled = [(_classify(x), x) for x in _sentences(seg_orig, merge=False)]
