@@ -588,7 +588,12 @@ def parse_date(text: str, last: bool = True) -> str | None:
         '2024-07-11'
     """
     found: list[tuple[int, str]] = []
-    for rx in DATE_RES:
+    has_year, has_sep = "年" in text, "-" in text or "." in text or "/" in text
+    # the patterns that can match at all: 年 for the written forms, a separator for 2024-07-11, 8 digits alone
+    usable = (has_year, has_year, has_sep, len(text.strip()) == 8)
+    for rx, use in zip(DATE_RES, usable, strict=True):
+        if not use:
+            continue
         for m in rx.finditer(text):
             y, mo, d = m.group(1), m.group(2), m.group(3)
             if not y.isdigit():

@@ -111,7 +111,7 @@ DATE_RES = (
     re.compile(r"^\s*((?:19|20)\d{2})(\d{2})(\d{2})\s*$"),
 )
 #: A cheap test that a text may hold a date at all: two digits (2024-07-11) or 年 (一九九六年二月九日).
-MAY_HOLD_DATE_RE = re.compile(r"\d\d|年")
+MAY_HOLD_DATE_RE = re.compile(r"[0-9年](?:(?<=[0-9])[0-9]|(?<=年))")
 #: A paragraph that is only a date, possibly in brackets: （2024年7月11日）.
 DATE_ONLY_RE = re.compile(rf"^[（(]?(?:{DATE_AR}|{DATE_CN}|{_DATE_SEP}|{_DATE_COMPACT})[）)]?$")
 #: A date that ends a line (a signature run together with its date).
