@@ -111,23 +111,27 @@ def router_method(**params: Any):
 EMBEDDER: Any = None  # the default model behind the disk cache of benchmarks/embed_cache.py (set in main)
 
 
+DEFAULT = "router (default): tf-idf svm + function words + e5 neighbours"
+
+
 def methods() -> dict[str, Any]:
     e5 = {"embedder": EMBEDDER}
+    tfidf = {"embedder": None}
     return {
         "baseline: char tf-idf + linear svm; knn co": baseline,
-        "router: tf-idf svm + function words": router_method(),
-        "router: + e5 neighbours": router_method(**e5),
-        "router: + e5 neighbours, weight 0.5": router_method(embedding_weight=0.5, **e5),
-        "router: + e5 neighbours, no function words": router_method(knowledge=False, **e5),
-        "router: tf-idf svm only (no function words)": router_method(knowledge=False),
-        "router: function weight 0.15": router_method(knowledge_weight=0.15),
-        "router: function weight 1.0": router_method(knowledge_weight=1.0),
-        "router: C=0.5": router_method(C=0.5),
-        "router: C=2": router_method(C=2.0),
-        "router: co from neighbour vote only": router_method(co_weights=(1.0, 0.0, 0.0, 0.0)),
-        "router: co without function words": router_method(co_weights=(1.0, 1.0, 0.5, 0.0)),
-        "router: 20 neighbours": router_method(n_neighbors=20),
-        "router: + e5 neighbours, 20 neighbours": router_method(n_neighbors=20, **e5),
+        DEFAULT: router_method(**e5),
+        "router: e5 neighbour weight 1.0": router_method(embedding_weight=1.0, **e5),
+        "router: no function words": router_method(knowledge=False, **e5),
+        "router: function weight 0.15": router_method(knowledge_weight=0.15, **e5),
+        "router: function weight 1.0": router_method(knowledge_weight=1.0, **e5),
+        "router: C=0.5": router_method(C=0.5, **e5),
+        "router: C=2": router_method(C=2.0, **e5),
+        "router: co from neighbour vote only": router_method(co_weights=(1.0, 0.0, 0.0, 0.0), **e5),
+        "router: co without function words": router_method(co_weights=(1.0, 1.0, 0.5, 0.0), **e5),
+        "router: 20 neighbours": router_method(n_neighbors=20, **e5),
+        "router, no model (embedder=None): tf-idf svm + function words": router_method(**tfidf),
+        "router, no model: no function words": router_method(knowledge=False, **tfidf),
+        "router, no model: function weight 0.15": router_method(knowledge_weight=0.15, **tfidf),
     }
 
 
@@ -178,7 +182,7 @@ def main() -> None:
         "goal": {"lead_top1": 0.60, "lead_top3": 0.80, "co_recall5": 0.65},
         "issue_baseline_cross_body": {"lead_top1": 0.43, "lead_top3": 0.58, "co_recall5": 0.48},
         "methods": results,
-        "default": "router (default)",
+        "default": DEFAULT,
         "python": platform.python_version(),
     }
     Path(args.out).write_text(
