@@ -313,3 +313,38 @@ def test_read_jsonl_names_a_line_that_is_not_utf8(tmp_path: Path) -> None:
         read_jsonl(path)
     path.write_bytes(b"\xef\xbb\xbf" + '{"text": "停车难"}\n'.encode())
     assert read_jsonl(path) == [{"text": "停车难"}]
+
+
+_INDEX_SAVER = textwrap.dedent(
+    """
+    import sys
+    from govnlp.search import SearchIndex
+
+    topics = ["加装电梯", "停车难", "噪音扰民", "学位不足", "道路维修", "垃圾分类", "公交线路", "路灯", "物业"]
+    versions = [
+        SearchIndex.build([{"id": f"r{i}", "text": f"关于{t}问题的答复"} for i, t in enumerate(topics[:n])], embedder="hash")
+        for n in (4, 9)
+    ]
+    i = 0
+    while True:
+        versions[i % 2].save(sys.argv[1])
+        i += 1
+        print(i, flush=True)
+    """
+)
+
+
+def test_search_index_loads_while_another_process_saves(tmp_path: Path) -> None:
+    from govnlp.search import SearchIndex
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _INDEX_SAVER, str(tmp_path / "idx")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        sizes = {len(SearchIndex.load(tmp_path / "idx")) for _ in range(60)}
+        assert sizes <= {4, 9}
+    finally:
+        proc.kill()
+        proc.wait()

@@ -15,7 +15,7 @@ Guarantees:
   renames, the next save or load of the path restores the complete folder (the new one when it is
   complete, else the old) and removes the leftovers.
 * A load decorated with :func:`consistent_load` never sees a mix of two saves: if the folder was
-  swapped while it was being read, the load is repeated once under the lock.
+  swapped while it was being read, the load is repeated (at last holding the save lock).
 """
 
 from __future__ import annotations
@@ -57,6 +57,9 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _TMP_NAME = re.compile(r"^\.(?P<name>.+)\.tmp-[a-z0-9_]{4,16}$")
 #: how long a load waits for a save of the same folder to finish before it gives up
 LOCK_TIMEOUT_S = 600.0
+#: a load that a save disturbed is repeated this many times without the lock (which a writer saving in a
+#: loop could hold nearly all the time) before it waits for the lock
+_UNLOCKED_TRIES = 4
 
 
 def _leftovers(target: Path) -> tuple[list[Path], list[Path]]:
@@ -343,8 +346,8 @@ def consistent_load(load: _F) -> _F:
 
     The decorated function takes the folder as its ``path`` argument. Before loading it restores a
     folder a killed save left between its two renames. If the folder was swapped by a save while it
-    was read (or vanished for the instant between the renames), the load is repeated once holding the
-    save lock, so a reader gets the old data or the new, never a mix and never an error. Errors that are
+    was read (or vanished for the instant between the renames), the load is repeated (at last holding
+    the save lock), so a reader gets the old data or the new, never a mix and never an error. Errors that are
     not :class:`~govnlp.errors.GovnlpError` (a hand-edited manifest value, a truncated array file)
     become a :class:`~govnlp.errors.FormatError` naming the folder.
     """
@@ -357,18 +360,20 @@ def consistent_load(load: _F) -> _F:
             return load(*args, **kwargs)
         folder = Path(raw)
         _prepare_load(folder)
-        before = _stamp(folder)
-        try:
-            result = load(*args, **kwargs)
-        except Exception as exc:
-            after = _stamp(folder)
-            swapping = after is None and bool(_leftovers(folder)[1])
-            if after == before and not swapping:
-                _reraise(folder, exc)
-        else:
-            if _stamp(folder) == before:
-                return result
-        # a save swapped the folder while it was read: read it again while no save can run
+        for attempt in range(_UNLOCKED_TRIES):
+            before = _stamp(folder)
+            try:
+                result = load(*args, **kwargs)
+            except Exception as exc:
+                after = _stamp(folder)
+                swapping = after is None and bool(_leftovers(folder)[1])
+                if after == before and not swapping:
+                    _reraise(folder, exc)
+            else:
+                if _stamp(folder) == before:
+                    return result
+            time.sleep(0.005 * attempt)  # a save swapped the folder meanwhile: read it again
+        # saves keep swapping it: read it once more while no save can run
         with _lock(folder) as locked:
             if locked and not folder.exists():
                 _recover(folder)

@@ -31,6 +31,7 @@ from govnlp.errors import FormatError
 from govnlp.index import index_params, load_index
 from govnlp.search.lexical import load_lexical
 from govnlp.search.state import IndexState
+from govnlp.storage import consistent_load
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "read_state", "write_state"]
 
@@ -78,6 +79,7 @@ def write_state(state: IndexState, path: str | Path) -> Path:
     return Path(path)
 
 
+@consistent_load
 def read_state(path: str | Path) -> IndexState:
     """Read a folder written by :func:`write_state`.
 
