@@ -226,3 +226,19 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
         err = capsys.readouterr().err
         assert code == 2, argv
         assert len(err.strip().splitlines()) == 1, (argv, err)
+
+
+def test_pdf_beyond_the_page_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pypdf import PdfWriter
+
+    import govnlp.parsing.reader as reader
+
+    writer = PdfWriter()
+    for _ in range(3):
+        writer.add_blank_page(width=200, height=200)
+    path = tmp_path / "long.pdf"
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    monkeypatch.setattr(reader, "MAX_PDF_PAGES", 2)
+    with pytest.raises(ParseError, match="MAX_PDF_PAGES"):
+        parse_reply(path)

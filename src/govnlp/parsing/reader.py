@@ -197,6 +197,9 @@ _BLANKS_RE = re.compile(r"[ \t\u00a0\u3000]+")
 #: 1.5 MB .docx holding 1 GB of XML took 99 s and 5.6 GB of memory.
 MAX_DOCX_XML_BYTES = 32 * 1024 * 1024
 MAX_DOCX_BYTES = 256 * 1024 * 1024
+#: The most pages and extracted characters govnlp reads from a PDF (a reply has a few pages).
+MAX_PDF_PAGES = 2000
+MAX_PDF_CHARS = 20_000_000
 
 
 def _check_docx_size(path: Path) -> None:
@@ -265,9 +268,26 @@ def _reflow(text: str) -> str:
 def _pdf_text(path: Path) -> str:
     from pypdf import PdfReader
 
+    pages: list[str] = []
+    size = 0
     try:
-        reader = PdfReader(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        reader = PdfReader(str(path))  # pypdf caps each decompressed stream at 75 MB
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise ParseError(
+                f"{path} has {len(reader.pages)} pages; govnlp reads PDFs of up to {MAX_PDF_PAGES} pages "
+                "(govnlp.parsing.reader.MAX_PDF_PAGES). Pass the reply's text instead."
+            )
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            size += len(pages[-1])
+            if size > MAX_PDF_CHARS:
+                raise ParseError(
+                    f"{path} holds more than {MAX_PDF_CHARS:,} characters of text, the most govnlp reads "
+                    "from a PDF (govnlp.parsing.reader.MAX_PDF_CHARS); a reply is far shorter. Pass its "
+                    "text instead."
+                )
+    except ParseError:
+        raise
     except Exception as exc:
         raise ParseError(f"{path} is not a readable PDF ({exc}). Pass the reply's text instead.") from exc
     return _reflow("\n".join(pages))
