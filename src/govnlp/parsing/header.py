@@ -19,6 +19,7 @@ from govnlp.parsing.vocabulary import (
     CONTACT_UNIT_SUFFIX,
     DATE_AR,
     DATE_CN,
+    DATE_NUMERIC,
     DATE_ONLY_RE,
     DATE_RES,
     MAY_HOLD_DATE_RE,
@@ -28,6 +29,7 @@ from govnlp.parsing.vocabulary import (
     SIGNING_DATE_KEYS,
     SOURCE_AGENCY_KEYS,
     TRAILING_DATE_RE,
+    YEAR,
     cn_to_int,
 )
 
@@ -60,7 +62,7 @@ _TITLE_WORD_RE = re.compile(
 _TITLE_STRONG_RE = re.compile(r"答\s*复|复\s*函|的函|会办意见|协办意见|办理意见|回\s*复")
 # a sentence, an acknowledgement, a cover letter, or a page's metadata row (发布日期 2021-07-02)
 _TITLE_BAD_RE = re.compile(
-    r"[。！？]|收悉|如下：|^(?:关于)?(?:印发|转发)|索引号|公开目录|主题分类|发布(?:日期|时间|机构)|(?:19|20)\d{2}-\d{1,2}-\d{1,2}"
+    rf"[。！？]|收悉|如下：|^(?:关于)?(?:印发|转发)|索引号|公开目录|主题分类|发布(?:日期|时间|机构)|{DATE_NUMERIC}"
 )
 
 
@@ -485,7 +487,7 @@ def find_agencies(head: str) -> tuple[str | None, tuple[str, ...]]:
 _TITLE_PREFIX_RE = re.compile(rf"^({AGENCY_NAME})\s*(?:关于|对|就|办理)")
 _LONE_AGENCY_RE = re.compile(rf"^({AGENCY_NAME})$")
 _CONTACT_US_RE = re.compile(rf"请(?:与|和|向)({AGENCY_NAME})(?:联系|反映)")
-_YEAR_PREFIX_RE = re.compile(r"^(?:19|20)\d{2}\s*年度?\s*")
+_YEAR_PREFIX_RE = re.compile(rf"^{YEAR}\s*年度?\s*")
 _LABELED_AGENCY_RE = re.compile(
     rf"^(?:主办|承办|答复|办理|办复)(?:单位|部门|机关)\s*[：:]\s*({AGENCY_NAME})$"
 )
@@ -631,7 +633,7 @@ def _is_page_date_line(line: str) -> bool:
 _LABELLED_DATE_RE = re.compile(r"(?:时间|日期)\s*[：:]|\d{1,2}\s*[：:]\s*\d{2}|印发|印制")
 _SIGNING_LABEL_RE = re.compile(r"^(?:答复|签发|办结|办复)(?:日期|时间)\s*[：:]")
 _WRITTEN_DATE_RE = re.compile(rf"{DATE_AR}|{DATE_CN}")
-_END_NUMERIC_DATE_RE = re.compile(r"[。！!]\s*(?:19|20)\d{2}[-./]\d{1,2}[-./]\d{1,2}$")
+_END_NUMERIC_DATE_RE = re.compile(rf"[。！!]\s*{DATE_NUMERIC}$")
 _BRACKETED_DATE_RE = re.compile(rf"^[（(]\s*(?:{DATE_AR}|{DATE_CN})\s*[）)]$")
 
 

@@ -24,6 +24,7 @@ from govnlp.parsing.vocabulary import (
     ENUM_START,
     SIGNATURE_SUFFIX,
     TRAILING_DATE_RE,
+    YEAR,
     cn_to_int,
 )
 
@@ -242,7 +243,7 @@ _CONTACT_RE = re.compile(
 )
 SIGNATURE_RE = re.compile(
     rf"^([\u4e00-\u9fff（）]{{2,40}}?{SIGNATURE_SUFFIX}(?:（[\u4e00-\u9fff]{{2,20}}）)?)(?:（(?:盖章|印章|章)）)?\s*"
-    rf"(?=$|(?:19|20)\d{{2}}\s*年|[{CN_YEAR_DIGITS}]{{4}}\s*年|(?:19|20)\d{{2}}[-./])"
+    rf"(?=$|{YEAR}\s*年|[{CN_YEAR_DIGITS}]{{4}}\s*年|{YEAR}[-./])"
 )
 
 

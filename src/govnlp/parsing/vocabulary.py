@@ -24,6 +24,7 @@ __all__ = [
     "CONTACT_UNIT_SUFFIX",
     "DATE_AR",
     "DATE_CN",
+    "DATE_NUMERIC",
     "DATE_ONLY_RE",
     "DATE_RES",
     "ENUM_START",
@@ -100,7 +101,8 @@ CN_YEAR_DIGITS = "一二三四五六七八九〇零0"
 DATE_AR = rf"{YEAR}\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日"
 #: 二〇二四年七月十一日, 二00七年七月十七日
 DATE_CN = rf"[{CN_YEAR_DIGITS}]{{4}}\s*年\s*[{CN_NUM}]{{1,3}}\s*月\s*[{CN_NUM}]{{1,3}}\s*日"
-_DATE_SEP = rf"{YEAR}[-./]\d{{1,2}}[-./]\d{{1,2}}"
+#: 2024-07-11, 2024.7.11, 2024/07/11
+DATE_NUMERIC = rf"{YEAR}[-./]\d{{1,2}}[-./]\d{{1,2}}"
 _DATE_COMPACT = rf"{YEAR}[01]\d[0-3]\d"
 
 #: Date patterns with (year, month, day) groups, most explicit first.
@@ -113,7 +115,7 @@ DATE_RES = (
 #: A cheap test that a text may hold a date at all: two digits (2024-07-11) or 年 (一九九六年二月九日).
 MAY_HOLD_DATE_RE = re.compile(r"[0-9年](?:(?<=[0-9])[0-9]|(?<=年))")
 #: A paragraph that is only a date, possibly in brackets: （2024年7月11日）.
-DATE_ONLY_RE = re.compile(rf"^[（(]?(?:{DATE_AR}|{DATE_CN}|{_DATE_SEP}|{_DATE_COMPACT})[）)]?$")
+DATE_ONLY_RE = re.compile(rf"^[（(]?(?:{DATE_AR}|{DATE_CN}|{DATE_NUMERIC}|{_DATE_COMPACT})[）)]?$")
 #: A date that ends a line (a signature run together with its date).
 TRAILING_DATE_RE = re.compile(rf"(?:{DATE_AR}|{DATE_CN})\s*$")
 
