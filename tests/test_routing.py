@@ -221,3 +221,21 @@ def test_default_router_uses_the_default_model(tmp_path: Path) -> None:
     assert router.recommend(["关于增加公交班次的建议"], k=1)[0].lead[0].agency == "市交通运输局"
     loaded = AgencyRouter.load(router.save(tmp_path / "r"))
     assert loaded.recommend(["关于养老服务的建议"], k=2) == router.recommend(["关于养老服务的建议"], k=2)
+
+
+def test_renames_merge_an_agency_history_and_show_the_new_name() -> None:
+    texts = [
+        "关于医院看病难的建议",
+        "关于乡镇卫生院建设的建议",
+        "关于家庭医生签约的建议",
+        "关于新建小学的建议",
+    ]
+    leads = ["市卫生和计划生育局", "市卫计局", "市卫生健康局", "市教育局"]
+    merged = AgencyRouter(embedder=None, renames=True).fit(texts, leads)
+    assert merged.classes_ == ["市卫生健康局", "市教育局"]
+    r = merged.recommend(["关于医院急诊的建议"], k=1)[0]
+    assert r.lead[0].agency == "市卫生健康局" and len(r.lead[0].evidence) == 3
+    apart = AgencyRouter(embedder=None).fit(texts, leads)  # without renames: old and new health agencies
+    assert apart.classes_ == ["市卫生健康局", "市卫生和计划生育局", "市教育局"]
+    only_old = AgencyRouter(embedder=None, renames=True).fit(texts[:2] + texts[3:], leads[:2] + leads[3:])
+    assert only_old.recommend(["关于医院的建议"], k=1)[0].lead[0].agency == "市卫生健康局"

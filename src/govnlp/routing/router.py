@@ -76,6 +76,17 @@ def _texts(texts: Any, what: str = "texts") -> list[str]:
     return out
 
 
+def _display_name(key: str, spellings: Counter[str]) -> str:
+    """How an agency is shown: its most frequent spelling; with renames, the most frequent spelling of the
+    new name itself, else the new name (an old name is never shown for a renamed agency)."""
+    current = Counter({s: n for s, n in spellings.items() if canonical_agency(s) == key})
+    if current:
+        return current.most_common(1)[0][0]
+    if any(canonical_agency(s) != key for s in spellings):
+        return key
+    return spellings.most_common(1)[0][0]
+
+
 def _softmax(x: np.ndarray, scale: float) -> np.ndarray:
     z = (x - x.max(axis=1, keepdims=True)) * scale
     e = np.exp(z)
@@ -211,7 +222,7 @@ class AgencyRouter:
             {"id": e, "text": t, "lead": lk, "co": ck}
             for e, t, lk, ck in zip(evid, docs, lead_keys, co_keys, strict=True)
         ]
-        self.names_ = {k: c.most_common(1)[0][0] for k, c in sorted(spellings.items())}
+        self.names_ = {k: _display_name(k, c) for k, c in sorted(spellings.items())}
         self.vectors_: np.ndarray | None = None
         if self.embedder is not None:
             from govnlp.embedders import load_embedder
