@@ -179,3 +179,29 @@ def test_pickle_renamed_to_skops_is_a_clear_error(saved_classifier: Path, tmp_pa
 def test_saved_classifier_still_loads_and_predicts(saved_classifier: Path) -> None:
     clf = TextClassifier.load(saved_classifier)
     assert clf.predict(["小区停车位太少"])[0] == "停车"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("thresholds", ["x", "y", "z", "w"]),
+        ("members", "oops"),
+        ("classes", 5),
+        ("params", {"calibration_folds": "x"}),
+    ],
+)
+def test_hand_edited_manifest_values_are_format_errors(
+    saved_classifier: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: Any
+) -> None:
+    import shutil
+
+    folder = tmp_path / "tagger"
+    shutil.copytree(saved_classifier, folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest[key] = value
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(FormatError, match="edited by hand"):
+        TextClassifier.load(folder)
+    assert main(["-q", "tag", str(folder), "小区停车难"]) == 2
+    err = capsys.readouterr().err
+    assert "edited by hand" in err and len(err.strip().splitlines()) == 1
