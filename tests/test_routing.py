@@ -162,6 +162,8 @@ def test_bad_input_gets_clear_errors(router: AgencyRouter) -> None:
         )
     with pytest.raises(ConfigError, match="non-empty agency"):
         AgencyRouter(embedder=None).fit(["关于公交的建议", "关于学校的建议"], ["市交通运输局", ""])
+    with pytest.raises(TypeError, match="one list of names per text"):
+        AgencyRouter(embedder=None).fit(TEXTS[:2], LEADS[:2], ["市财政局", "市公安局"])
     with pytest.raises(ConfigError, match="not fitted"):
         AgencyRouter(embedder=None).recommend(["关于公交的建议"])
     assert router.recommend([]) == []

@@ -184,6 +184,8 @@ class AgencyRouter:
         leads = list(lead_agencies) if not isinstance(lead_agencies, str) else None
         if leads is None:
             raise TypeError("lead_agencies must be a list of names, got a single str")
+        if co_agencies is not None and any(isinstance(c, str) for c in co_agencies):
+            raise TypeError("co_agencies must hold one list of names per text, got a str; wrap it in a list")
         cos = [list(c) for c in co_agencies] if co_agencies is not None else [[] for _ in docs]
         evid = [str(i) for i in ids] if ids is not None else list(docs)
         if not (len(docs) == len(leads) == len(cos) == len(evid)):
