@@ -11,7 +11,7 @@ $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first, pinned to the CPU build, so nothing below pulls a CUDA build
 	$(BIN)/pip install --quiet "torch==$(TORCH_VERSION)"
-	$(BIN)/pip install --quiet -e ".[dev,onnx,parquet,web,ranker]"
+	$(BIN)/pip install --quiet -e ".[dev,onnx,parquet,web,ranker,plot]"
 	touch $@
 
 install: $(BIN)/.installed
@@ -29,6 +29,7 @@ test-all: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

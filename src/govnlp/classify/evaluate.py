@@ -20,7 +20,7 @@ import numpy as np
 
 from govnlp.classify.calibration import expected_calibration_error
 from govnlp.classify.text import check_text_list
-from govnlp.errors import ConfigError
+from govnlp.errors import ConfigError, missing_extra
 
 __all__ = [
     "ClassScores",
@@ -174,7 +174,10 @@ class ClassificationReport:
             raise ConfigError(
                 "plot_confusion needs a single-label report (multi-label reports have no confusion matrix)"
             )
-        import matplotlib
+        try:
+            import matplotlib
+        except ImportError:
+            raise missing_extra("matplotlib", "plot", "ClassifierReport.plot_confusion") from None
 
         matplotlib.use("Agg", force=False)
         from matplotlib.figure import Figure

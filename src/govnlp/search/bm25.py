@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,6 +25,8 @@ from govnlp.index.base import check_labels, topk
 from govnlp.search.tokenize import Tokenizer, get_tokenizer
 
 __all__ = ["DEFAULT_B", "DEFAULT_K1", "BM25Index"]
+
+_Index = TypeVar("_Index", bound="BM25Index")
 
 #: BM25 term-frequency saturation. bench_search's (k1, b) grid: BM25 alone is best on dev at (1.5, 1.0),
 #: but the default hybrid (bm25+tfidf) with those scores lower on dev than with (1.2, 0.75), so these stay.
@@ -239,7 +241,7 @@ class BM25Index:
         (folder / self._meta_file).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: str | Path, tokenizer: str | Tokenizer | None = None) -> BM25Index:
+    def load(cls: type[_Index], folder: str | Path, tokenizer: str | Tokenizer | None = None) -> _Index:
         """Read a saved index of this class (the tokenizer named in its JSON unless one is given)."""
         folder = Path(folder)
         try:
