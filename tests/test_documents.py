@@ -99,5 +99,7 @@ def test_proposal_round_trip_and_queries() -> None:
 
 
 def test_content_id_is_stable() -> None:
-    assert content_id("a", "b", prefix="m-") == content_id("a", "b", prefix="m-")
+    # pinned: a changed hash would silently re-key every saved index (sha1 of the parts joined by \x1f)
+    assert content_id("a", "b", prefix="m-") == "m-687d61996b1c1278"
+    assert content_id("推进老旧小区改造") == "ff8a2a78cefbb2e8"
     assert content_id("a", "b") != content_id("ab")

@@ -81,10 +81,15 @@ def test_add_remove_equals_fresh_build() -> None:
     keep = [0, 2, 3, 5]
     fresh.add([CORPUS[i] for i in keep], np.array([10, 12, 13, 15]))
     for q in ["老旧小区物业服务", "营商环境", "热线"]:
-        a = grown.search(q, k=4)
-        b = fresh.search(q, k=4)
+        a = grown.search(q, k=2)  # fewer than the 4 documents held: the top-k selection is tested too
+        b = fresh.search(q, k=2)
         np.testing.assert_array_equal(a[1], b[1])
         np.testing.assert_allclose(a[0], b[0], rtol=1e-5)
+        assert (a[1] >= 0).sum() >= 1
+        by_label = dict(zip(grown.labels().tolist(), grown.score(q).tolist(), strict=True))
+        np.testing.assert_allclose(
+            [by_label[lab] for lab in fresh.labels().tolist()], fresh.score(q), rtol=1e-5
+        )
 
 
 def test_subset_search_and_scores_for() -> None:

@@ -52,7 +52,8 @@ def test_match_returns_problems_with_sourced_measures(pipe: Pipeline) -> None:
 
 def test_match_filters_apply(pipe: Pipeline) -> None:
     result = pipe.match("建议加强校园食品安全监管", k=5, filters={"year": {"gte": 2024}})
-    assert all(h.date and h.date >= "2024" for i in result.items for h in i.hits)
+    hits = [h for i in result.items for h in i.hits]
+    assert hits and all(h.date and h.date >= "2024" for h in hits)
 
 
 def test_match_rejects_empty_text(pipe: Pipeline) -> None:

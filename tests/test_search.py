@@ -265,7 +265,8 @@ def test_add_delete_upsert(docs: list[ReplyDocument]) -> None:
     assert "doc0/m0" in idx  # nothing deleted on error
     assert idx.delete(["doc0/m0", "missing-1"], missing="ignore") == 1
     assert "doc0/m0" not in idx and len(idx) == n - 1
-    assert all(h.id != "doc0/m0" for h in idx.search(docs[0].measures[0].text, k=n))
+    after = idx.search(docs[0].measures[0].text, k=n)
+    assert after and all(h.id != "doc0/m0" for h in after)
     # upsert a re-parsed reply with one measure fewer: its stale records go too
     smaller = ReplyDocument(**{**docs[1].__dict__, "measures": docs[1].measures[:2]})
     idx.upsert([smaller])
