@@ -120,22 +120,7 @@ def _parse_text(raw: str, source_name: str | None) -> ReplyDocument:
         meta_out["dropped_lines"] = page.clean.dropped
     return ReplyDocument(
         id=doc_id,
-        title=head.title,
-        kind=head.kind,
-        assembly=head.assembly,
-        session=head.session,
-        proposal_number=head.proposal_number,
-        proposal_title=head.proposal_title,
-        addressee=head.addressee,
-        lead_agency=head.lead_agency,
-        co_agencies=head.co_agencies,
-        replying_agency=head.replying_agency,
-        source_agency=head.source_agency,
-        document_number=head.document_number,
-        date=head.date,
-        published=head.published,
-        handling_class=head.handling_class,
-        contact=head.contact,
+        **vars(head),  # the header fields, named as in ReplyDocument
         sections=tuple(
             Section(
                 number=sec.number,
@@ -213,6 +198,8 @@ def _layout(ct: CleanText) -> _Page:
 
 @dataclass
 class _Head:
+    """The header and footer fields of :class:`ReplyDocument` (same names), as :func:`_header` finds them."""
+
     title: str | None
     kind: str
     assembly: str | None
