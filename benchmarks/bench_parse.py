@@ -2,6 +2,7 @@
 
 Usage:
     python benchmarks/bench_parse.py [--corpora ../shared/corpora] [--out benchmarks/results/bench_parse.json]
+        [--baseline-src DIR]   # e.g. DIR/src from ``git archive <commit> src | tar -x -C DIR``
 
 Reports documents per second (median of ``--repeats`` runs, one core) on seed-sized replies and on short
 message replies, the cost of opencc conversion next to govnlp's character table, then parses every reply in
@@ -130,6 +131,45 @@ def opencc_cost(text: str, repeats: int) -> dict[str, float]:
     return out
 
 
+_PROBE = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from govnlp.parsing import parse_reply
+texts = {k: open(v, encoding="utf-8").read() for k, v in (("seed", sys.argv[2]), ("short", sys.argv[3]))}
+out = {}
+for name, n in (("seed", 150), ("short", 1500)):
+    parse_reply(texts[name])
+    best = 0.0
+    for _ in range(3):
+        c0 = time.process_time()
+        for _ in range(n):
+            parse_reply(texts[name])
+        best = max(best, n / (time.process_time() - c0))
+    out[name] = round(best, 1)
+print(json.dumps(out))
+"""
+
+
+def interleaved(baseline_src: Path, rounds: int) -> dict[str, object]:
+    """Docs per CPU-second of this tree and of ``baseline_src`` (another checkout's ``src``), measured in
+    alternating subprocesses so that both see the same machine load; best of 3 runs per process."""
+    import subprocess
+
+    fixtures = ROOT / "tests" / "fixtures"
+    args = [str(fixtures / "seed_reply.txt"), str(fixtures / "replies" / "message_reply.txt")]
+    runs: dict[str, list[dict[str, float]]] = {"current": [], "baseline": []}
+    for _ in range(rounds):
+        for name, src in (("baseline", baseline_src), ("current", ROOT / "src")):
+            res = subprocess.run(
+                [sys.executable, "-c", _PROBE, str(src), *args], capture_output=True, text=True, check=True
+            )
+            runs[name].append(json.loads(res.stdout))
+    out: dict[str, object] = {"baseline_src": str(baseline_src), "rounds": rounds}
+    for name, rs in runs.items():
+        out[name] = {k: statistics.median(r[k] for r in rs) for k in ("seed", "short")}
+    return out
+
+
 def coverage(
     name: str, texts: list[str], html: bool = False
 ) -> tuple[dict[str, object], list[ReplyDocument | None]]:
@@ -194,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpora", default=str(ROOT / ".." / "shared" / "corpora"))
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_parse.json"))
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument(
+        "--baseline-src",
+        default=None,
+        help="another checkout's src folder: also time it against this tree in alternating processes",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     corpora = Path(args.corpora)
@@ -208,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         "short_reply": {"chars": len(shorts[0]), **docs_per_second(shorts, args.repeats)},
         "goal_seed_docs_per_s": 500,
     }
+    if args.baseline_src:
+        results["speed"]["interleaved_per_cpu_second"] = interleaved(Path(args.baseline_src), rounds=4)  # type: ignore[index]
+        logger.info("interleaved docs per CPU-second: %s", results["speed"]["interleaved_per_cpu_second"])  # type: ignore[index]
     results["traditional_conversion"] = opencc_cost(seed, args.repeats)
     sp = results["speed"]
     logger.info(
