@@ -151,6 +151,7 @@ META_KEYS = (
     "发文日期",
     "签发日期",
     "办结日期",
+    "办复日期",
 )
 _META_KEY_SET = frozenset(META_KEYS)
 # the characters a metadata line can start with (matching form): a key's first character, a bullet or bracket
