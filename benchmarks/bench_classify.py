@@ -453,9 +453,11 @@ def run_proposals(args: argparse.Namespace) -> int:
     # repeated stratified splits of the same size (spread)
     sss = StratifiedShuffleSplit(n_splits=args.proposal_repeats, test_size=len(test), random_state=seed)
     per = []
+    strat_probas = []
     for tr_i, te_i in sss.split(np.zeros(n), labels):
         clf = TextClassifier(random_state=seed).fit([rows[i] for i in tr_i], [labels[i] for i in tr_i])
         p = aligned(clf.predict_proba([rows[i] for i in te_i]), list(clf.classes_), classes)
+        strat_probas.append((te_i, p))
         s = scores_of([labels[i] for i in te_i], p, classes, small)
         per.append({k: s[k] for k in ("macro_f1", "accuracy", "small_class_f1")})
     res["tfidf"]["stratified"] = {
@@ -491,20 +493,40 @@ def run_proposals(args: argparse.Namespace) -> int:
             )
         print(f"  {name}: macro-F1 {res[name]['macro_f1']:.4f} acc {res[name]['accuracy']:.4f}", flush=True)
         save()
-    rng = np.random.default_rng(seed)
     for k in (1, 3, 5):
-        shots: list[int] = []
-        for c in classes:
-            idx = [i for i, y in enumerate(y_tr) if y == c]
-            shots.extend(rng.choice(idx, size=min(k, len(idx)), replace=False).tolist())
-        zs = ZeroShotClassifier(tax, embedder=emb).fit([train[i] for i in shots], [y_tr[i] for i in shots])
-        proba = aligned(zs.predict_proba(test), list(zs.classes_), classes)
-        res[f"fewshot-{k}"] = scores_of(y_te, proba, classes, small)
-        res[f"fewshot-{k}"]["n_labelled"] = len(shots)
-        print(f"  fewshot-{k}: macro-F1 {res[f'fewshot-{k}']['macro_f1']:.4f}", flush=True)
+        draws = []
+        for draw in range(args.fewshot_draws):
+            rng = np.random.default_rng(seed + draw)
+            shots: list[int] = []
+            for c in classes:
+                idx = [i for i, y in enumerate(y_tr) if y == c]
+                shots.extend(rng.choice(idx, size=min(k, len(idx)), replace=False).tolist())
+            zs = ZeroShotClassifier(tax, embedder=emb).fit(
+                [train[i] for i in shots], [y_tr[i] for i in shots]
+            )
+            proba = aligned(zs.predict_proba(test), list(zs.classes_), classes)
+            draws.append(scores_of(y_te, proba, classes, small))
+        r = {
+            key: round(statistics.mean(d[key] for d in draws), 4)
+            for key in ("macro_f1", "accuracy", "small_class_f1")
+        }
+        r["macro_f1_std"] = round(statistics.pstdev(d["macro_f1"] for d in draws), 4)
+        r["coverage"] = draws[0]["coverage"]
+        r["n_labelled"] = len(shots)
+        r["draws"] = len(draws)
+        r["per_draw_macro_f1"] = [d["macro_f1"] for d in draws]
+        res[f"fewshot-{k}"] = r
+        print(f"  fewshot-{k}: macro-F1 {r['macro_f1']:.4f} ± {r['macro_f1_std']:.4f}", flush=True)
         save()
     # label-name prior combined with the trained model (mean of the two probability vectors)
     res["tfidf+zeroshot"] = scores_of(y_te, (tfidf_proba + zs_proba) / 2, classes, small)
+    zs = ZeroShotClassifier(tax, embedder=emb).fit()
+    zs_all = aligned(zs.predict_proba(rows), list(zs.classes_), classes)
+    deltas = []
+    for (te_i, p), base in zip(strat_probas, per, strict=True):
+        both = scores_of([labels[i] for i in te_i], (p + zs_all[te_i]) / 2, classes, small)
+        deltas.append(round(both["macro_f1"] - base["macro_f1"], 4))
+    res["tfidf+zeroshot"]["stratified_gain_over_tfidf"] = deltas
     print(f"  tfidf+zeroshot: macro-F1 {res['tfidf+zeroshot']['macro_f1']:.4f}", flush=True)
 
     # zero-shot speed, without the cache: focus + encode of test proposals
@@ -619,6 +641,7 @@ def main(argv: list[str] | None = None) -> int:
         "--proposals-out", default=str(ROOT / "benchmarks" / "results" / "bench_classify_proposals.json")
     )
     p.add_argument("--proposal-repeats", type=int, default=3, help="repeated stratified splits (proposals)")
+    p.add_argument("--fewshot-draws", type=int, default=3, help="random draws of the few-shot examples")
     p.add_argument(
         "--speed-sample", type=int, default=40, help="proposals tagged uncached for the zero-shot speed"
     )

@@ -413,8 +413,11 @@ def classify_proposals_table() -> list[str]:
             continue
         used = str(ts["n_train"]) if key.startswith("tfidf") else str(r.get("n_labelled", 0))
         half = next((c[2] for c in r.get("coverage", []) if abs(c[0] - 0.5) < 1e-9), None)
+        f1 = _f(r["macro_f1"]) + (f" ± {_f(r['macro_f1_std'])}" if r.get("macro_f1_std") is not None else "")
+        if r.get("draws"):
+            name += f" (mean of {r['draws']} draws)"
         rows.append(
-            f"| {name} | {used} | {_f(r['macro_f1'])} | {_f(r['accuracy'])} | {_f(r.get('small_class_f1'))} | "
+            f"| {name} | {used} | {f1} | {_f(r['accuracy'])} | {_f(r.get('small_class_f1'))} | "
             f"{_f(half)} | {_f(r.get('train_s'), 1)} | {_f(r.get('predict_s_per_proposal'), 3)} |"
         )
     st = _get(m, "tfidf", "stratified")
@@ -423,7 +426,14 @@ def classify_proposals_table() -> list[str]:
             "",
             f"tfidf on {st['repeats']} repeated stratified splits of the same size: macro-F1 "
             f"{_f(st['macro_f1'])} ± {_f(st['macro_f1_std'])}, accuracy {_f(st['accuracy'])} ± "
-            f"{_f(st['accuracy_std'])}.",
+            f"{_f(st['accuracy_std'])}."
+            + (
+                " tfidf + zero-shot minus tfidf on the same splits: "
+                + ", ".join(f"{g:+.3f}" for g in _get(m, "tfidf+zeroshot", "stratified_gain_over_tfidf"))
+                + "."
+                if _get(m, "tfidf+zeroshot", "stratified_gain_over_tfidf")
+                else ""
+            ),
         ]
     cixi = d.get("cixi") or {}
     if cixi:
