@@ -191,7 +191,7 @@ class Paragraph:
         )
 
 
-_NESTED = {
+_NESTED: dict[str, Any] = {  # field name -> the dataclass of its items (each has from_dict)
     "sections": Section,
     "problems": Problem,
     "measures": Measure,
