@@ -10,6 +10,7 @@ import pytest
 from govnlp.errors import ConfigError
 from govnlp.index import FaissIndex, NumpyIndex, VectorIndex, index_params, load_index, make_index
 from govnlp.index import faiss_index as faiss_mod
+from govnlp.testing.index import check_vector_index
 
 DIM = 24
 BACKENDS = ["numpy", "faiss-flat", "faiss-hnsw", "faiss-ivf"]
@@ -229,3 +230,26 @@ def test_ivf_retrains_as_it_grows(tmp_path: Path) -> None:
     fixed.add(vecs[:100], np.arange(100))
     fixed.add(vecs[100:], np.arange(100, 1200))
     assert fixed.nlist == 4  # a given nlist is kept
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_shared_contract(kind: str, tmp_path: Path) -> None:
+    # the checks a user's own backend runs (govnlp.testing.index), on each of ours
+    check_vector_index(
+        lambda dim: _make(kind) if dim == DIM else make_index(dim),
+        exact=kind not in APPROX,
+        dim=DIM,
+        tmp_path=tmp_path,
+        load=lambda folder, index: load_index(folder, DIM, index_params(index)),
+    )
+
+
+def test_shared_contract_catches_a_broken_backend() -> None:
+    class DropsOneHit(NumpyIndex):
+        def search(self, queries, k, *, subset=None):  # type: ignore[no-untyped-def,override]
+            scores, labels = super().search(queries, k, subset=subset)
+            labels[:, -1] = -1
+            return scores, labels
+
+    with pytest.raises(AssertionError):
+        check_vector_index(DropsOneHit, dim=DIM)

@@ -54,16 +54,22 @@ class TfidfIndex(BM25Index):
             w = transformer.fit_transform(tf)
             self._idf = np.asarray(transformer.idf_, dtype=np.float64)
             weights = sp.csc_matrix(w, dtype=np.float32)
+        # terms whose documents were all removed: a fresh build would not know them, so queries skip them
+        self._live_terms = np.diff(weights.indptr) > 0
         self._weights = weights
         return weights
 
     def score(self, query: str) -> np.ndarray:
         """Cosine similarities of every document (storage order) to ``query``, shape ``(n,)``.
 
-        The query's counts get the documents' weighting: ``(1 + ln tf) * idf``, L2-normalised.
+        The query's counts get the documents' weighting: ``(1 + ln tf) * idf``, L2-normalised, over the
+        terms some held document has (so the scores after :meth:`remove` equal those of a fresh build).
         """
         w = self._prepare()
         cols, counts = self.query_vector(query)
+        if len(cols):
+            live = self._live_terms[cols]
+            cols, counts = cols[live], counts[live]
         if not len(cols) or not len(self):
             return np.zeros(len(self), dtype=np.float32)
         q = (1.0 + np.log(counts.astype(np.float64))) * self._idf[cols]
