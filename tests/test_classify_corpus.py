@@ -33,3 +33,15 @@ def test_tfidf_on_a_held_out_split(messages) -> None:
     report = evaluate_classifier(clf, te_x, te_y)
     assert report.macro_f1 > 0.82  # 5-fold CV in bench_classify.py measured about 0.87
     assert report.ece < 0.1
+
+
+def test_tfidf_on_a_time_split_of_the_jiangsu_proposals(corpora_dir) -> None:
+    path = corpora_dir / "proposals" / "jiangsu_cppcc_2019.jsonl"
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    rows.sort(key=lambda r: int(r["number"]))
+    cut = int(0.65 * len(rows))
+    clf = TextClassifier(random_state=0).fit(rows[:cut], [r["category"] for r in rows[:cut]])
+    report = evaluate_classifier(clf, rows[cut:], [r["category"] for r in rows[cut:]])
+    # bench_classify.py --proposals measured macro-F1 0.531, accuracy 0.634 on this split
+    assert report.macro_f1 > 0.48 and report.accuracy > 0.58
+    assert report.accuracy_at(0.5) is not None and report.accuracy_at(0.5) > report.accuracy
