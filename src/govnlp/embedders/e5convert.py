@@ -146,7 +146,7 @@ def hf_name(name: str) -> str:
         raise FormatError(f"unknown tensor name {name!r} in the e5 weight file") from exc
 
 
-def dequantize_q4_0(raw: bytes | np.ndarray, count: int) -> np.ndarray:
+def dequantize_q4_0(raw: bytes | memoryview | np.ndarray, count: int) -> np.ndarray:
     """Dequantise ``count`` Q4_0 values (``count / 32`` blocks of 18 bytes) to float32.
 
     Example:

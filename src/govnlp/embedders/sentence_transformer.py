@@ -178,9 +178,9 @@ class SentenceTransformerEmbedder:
                     f"with {folder_pooling!r}. Drop the pooling argument to use the folder's own."
                 )
             prompts = dict(getattr(model, "prompts", {}) or {})
-            q = prompts.get("query", "") if query_prompt is None else query_prompt
+            q = str(prompts.get("query", "")) if query_prompt is None else query_prompt
             p = (
-                prompts.get("passage", prompts.get("document", ""))
+                str(prompts.get("passage", prompts.get("document", "")))
                 if passage_prompt is None
                 else passage_prompt
             )

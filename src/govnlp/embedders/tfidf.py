@@ -113,7 +113,7 @@ class TfidfEmbedder:
     def load(cls, path: str | os.PathLike[str]) -> TfidfEmbedder:
         """Load a folder written by :meth:`save`."""
         manifest = read_manifest(path, _TFIDF_FORMAT, _TFIDF_VERSION)
-        emb = cls(dim=int(manifest["dim"]), ngram_range=tuple(manifest["ngram_range"]))  # type: ignore[arg-type]
+        emb = cls(dim=int(manifest["dim"]), ngram_range=tuple(manifest["ngram_range"]))
         idf = np.load(Path(path) / "idf.npy", allow_pickle=False)
         if idf.shape != (emb.dim,):
             raise FormatError(f"{path}/idf.npy has shape {idf.shape}, expected ({emb.dim},); save it again.")

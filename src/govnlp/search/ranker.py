@@ -173,7 +173,7 @@ def gather(
     vectors, lex = index._vectors, index._lexical
     _, dl = vectors.search(qvecs, depth, subset=subset)
     mask = lex.mask(subset)
-    out = []
+    out: list[Gathered] = []
     for i, q in enumerate(queries):
         scores = lex.score(q)
         _, ll = lex.top(scores, depth, mask)
