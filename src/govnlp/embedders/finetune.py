@@ -55,6 +55,7 @@ from govnlp.cleaning import clean_for_index
 from govnlp.documents import ReplyDocument
 from govnlp.embedders.base import Embedder
 from govnlp.errors import ConfigError, FormatError
+from govnlp.progress import resolve_show
 from govnlp.storage import atomic_folder, write_manifest
 
 __all__ = [
@@ -359,8 +360,7 @@ def fine_tune(
         raise ConfigError("no batch of 2 distinct pairs could be formed; give more (distinct) pairs")
     total = steps_available if max_steps is None else min(max_steps, steps_available)
     warmup = round(warmup_ratio * total)
-    if show_progress_bar is None:
-        show_progress_bar = logger.getEffectiveLevel() <= logging.INFO
+    show_progress_bar = resolve_show(show_progress_bar)
 
     old_max = model.max_seq_length
     model.max_seq_length = min(max_seq_length, old_max or max_seq_length)

@@ -20,7 +20,7 @@ import numpy as np
 
 from govnlp.classify.text import normalize_text
 from govnlp.errors import ConfigError, ModelNotFoundError
-from govnlp.progress import quiet_model_loading
+from govnlp.progress import quiet_model_loading, resolve_show
 
 __all__ = ["FinetuneMethod"]
 
@@ -110,9 +110,7 @@ class FinetuneMethod:
         return path
 
     def _show(self) -> bool:
-        if self.show_progress_bar is not None:
-            return self.show_progress_bar
-        return logger.getEffectiveLevel() <= logging.INFO
+        return resolve_show(self.show_progress_bar)
 
     def prepare(self, texts: list[str]) -> list[str]:
         return [normalize_text(t) for t in texts]
