@@ -227,3 +227,16 @@ def test_searches_while_another_thread_upserts_and_deletes(index: SearchIndex) -
     for rid in index.ids():
         assert rid in {h.id for h in index.search(index.get(rid)["text"], k=len(index), mode="lexical")}
     assert json.loads(json.dumps(index.get("r004")))["year"] == 2022
+
+
+def test_cli_build_from_a_jsonl_that_is_not_utf8_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(govnlp.cli, "_COMMAND_MODULES", ("index",))
+    bad = tmp_path / "records.jsonl"
+    bad.write_bytes('{"id": "a", "text": "老旧小区改造"}\n'.encode("gbk"))
+    argv = ["-q", "index", "build", str(bad), "--out", str(tmp_path / "idx"), "--embedder", "hash"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "UTF-8" in err
+    assert not (tmp_path / "idx").exists()
