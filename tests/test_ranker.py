@@ -84,7 +84,8 @@ def test_fit_ranker_ranks_saves_and_loads(method: str, tmp_path: Path) -> None:
     again = SearchIndex.load(tmp_path / "idx")
     hits2 = again.search_batch(["停车位紧缺亟待改善", "建议推进垃圾分类"], k=3)
     assert [[(h.id, round(h.relevance, 6)) for h in hs] for hs in hits2] == [
-        [(h.id, round(h.relevance, 6)) for h in hs] for hs in hits  # type: ignore[arg-type]
+        [(h.id, round(h.relevance, 6)) for h in hs]
+        for hs in hits  # type: ignore[arg-type]
     ]
     # the other modes are not re-ranked
     assert again.search("停车位紧缺", k=2, mode="dense")[0].relevance is None
@@ -100,3 +101,23 @@ def test_fit_ranker_refuses_bad_pairs() -> None:
         index.fit_ranker("建议")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="method"):
         index.fit_ranker(_pairs(), method="svm")
+
+
+def test_match_says_no_close_past_measure() -> None:
+    from govnlp.pipeline import Pipeline, format_result
+
+    index = SearchIndex.build(_records(), embedder="hash", index_type="numpy")
+    pipe = Pipeline(index)
+    plain = pipe.match("建议解决停车位紧缺的问题", k=3)
+    assert plain.items[0].hits[0].relevance is None and not plain.items[0].no_close_match  # no ranker
+    index.fit_ranker(_pairs(), depth=10)
+    res = pipe.match("建议解决停车位紧缺的问题", k=3)
+    item = res.items[0]
+    best = max(h.relevance for h in item.hits)  # type: ignore[type-var]
+    assert item.no_close_match == (best < 0.5)
+    assert item.to_dict()["no_close_match"] == item.no_close_match
+    assert item.to_dict()["hits"][0]["relevance"] == item.hits[0].relevance
+    assert not pipe.match("建议解决停车位紧缺的问题", k=3, min_relevance=0.0).items[0].no_close_match
+    far = pipe.match("建议解决停车位紧缺的问题", k=3, min_relevance=1.01)
+    assert far.items[0].no_close_match
+    assert "no close past measure" in format_result(far)

@@ -48,6 +48,9 @@ FORMAT_VERSION = 1
 DEFAULT_TAXONOMY = "cppcc"
 #: Record units a match may return: measures, and body paragraphs / whole replies that hold no measure.
 MATCH_UNITS = ("measure", "paragraph", "document")
+#: With hits that carry a relevance (an index with a fitted ranker, see SearchIndex.fit_ranker): an item
+#: whose best hit is less likely than this to be relevant gets "no close past measure" (benchmarks/bench_rank.py).
+DEFAULT_MIN_RELEVANCE = 0.5
 _READABLE = set(SUPPORTED_SUFFIXES)
 _SAMPLES = Path(__file__).parent / "data" / "samples"
 
@@ -79,6 +82,8 @@ class MeasureMatch:
     section_heading: str | None
     problem: str | None
     figures: tuple[dict[str, Any], ...]
+    #: the probability that this measure is relevant (from the index's ranker), else None
+    relevance: float | None = None
 
     @classmethod
     def from_hit(cls, hit: Any) -> MeasureMatch:
@@ -96,6 +101,7 @@ class MeasureMatch:
             section_heading=r.get("section_heading"),
             problem=r.get("problem"),
             figures=tuple(r.get("figures") or ()),
+            relevance=getattr(hit, "relevance", None),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,6 +118,7 @@ class MeasureMatch:
             "section_heading": self.section_heading,
             "problem": self.problem,
             "figures": [dict(f) for f in self.figures],
+            "relevance": self.relevance,
         }
 
 
@@ -122,12 +129,15 @@ class ItemMatch:
     query: ProposalItem
     hits: tuple[MeasureMatch, ...]
     categories: tuple[CategoryScore, ...]
+    #: True when the hits carry relevances and the best is under the threshold: no close past measure
+    no_close_match: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "query": self.query.to_dict(),
             "hits": [h.to_dict() for h in self.hits],
             "categories": [c.to_dict() for c in self.categories],
+            "no_close_match": self.no_close_match,
         }
 
 
@@ -272,6 +282,7 @@ class Pipeline:
         filters: Mapping[str, Any] | None = None,
         top_categories: int = 3,
         top_agencies: int = 3,
+        min_relevance: float = DEFAULT_MIN_RELEVANCE,
     ) -> MatchResult:
         """Match each problem / suggestion of a new proposal to the most similar past measures.
 
@@ -283,6 +294,8 @@ class Pipeline:
                 replies are left out, measures and body paragraphs are searched.
             top_categories: how many categories to report per item and for the whole proposal.
             top_agencies: lead and co-agency suggestions to report when the pipeline has a router.
+            min_relevance: when the hits carry a relevance (the index has a fitted ranker), an item whose
+                best hit is below it is marked ``no_close_match`` ("no close past measure").
         """
         from govnlp.parsing import parse_proposal
 
@@ -306,7 +319,12 @@ class Pipeline:
             proposal=doc,
             categories=doc_cats,
             items=tuple(
-                ItemMatch(query=it, hits=tuple(MeasureMatch.from_hit(h) for h in hits), categories=cats)
+                ItemMatch(
+                    query=it,
+                    hits=tuple(MeasureMatch.from_hit(h) for h in hits),
+                    categories=cats,
+                    no_close_match=_no_close_match(hits, min_relevance),
+                )
                 for it, hits, cats in zip(items, hit_lists, item_cats, strict=True)
             ),
             routing=routing,
@@ -405,6 +423,12 @@ def _resolve_classifier(classifier: Any, embedder: Any) -> Any:
     return classifier
 
 
+def _no_close_match(hits: Sequence[Any], min_relevance: float) -> bool:
+    """Whether hits that carry relevances are all below ``min_relevance`` (hits without any: False)."""
+    rel = [h.relevance for h in hits if getattr(h, "relevance", None) is not None]
+    return bool(rel) and max(rel) < min_relevance
+
+
 def _resolve_router(router: Any, docs: list[ReplyDocument], embedder: Any = None) -> Any:
     """Turn the ``router`` argument of :meth:`Pipeline.build` into a fitted AgencyRouter (or None)."""
     if router is None:
@@ -482,8 +506,12 @@ def format_result(result: MatchResult) -> str:
         lines.append(f"[{i}] {item.query.text}" + (f"   〔{icats}〕" if icats else ""))
         if not item.hits:
             lines.append("    (no similar past measures)")
+        elif item.no_close_match:
+            best = max(h.relevance or 0.0 for h in item.hits)
+            lines.append(f"    no close past measure (best relevance {best:.2f}); the nearest were:")
         for h in item.hits:
-            lines.append(f"  {h.rank}. ({h.score:.3f}) {shorten(h.text, 90)}")
+            rel = f", relevance {h.relevance:.2f}" if h.relevance is not None else ""
+            lines.append(f"  {h.rank}. ({h.score:.3f}{rel}) {shorten(h.text, 90)}")
             where = h.section_heading and f"{h.section}、{h.section_heading}"
             source = " · ".join(x for x in (h.reply_title, h.agency, h.date, where) if x)
             lines.append("     " + shorten(f"来源：{source}", 110))

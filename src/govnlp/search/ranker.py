@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -109,9 +110,38 @@ def _z(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
 
 
+class _RecordInfo:
+    """What the features need of a record, computed once per record."""
+
+    __slots__ = ("agencies", "bigrams", "length", "numbers", "title_bigrams", "unit")
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        text = str(record.get("text") or "")
+        self.bigrams = _bigrams(text)
+        self.numbers = set(_NUM.findall(text))
+        self.agencies = _agencies(record)
+        self.title_bigrams = _bigrams(_title(record))
+        self.length = len(text)
+        self.unit = record.get("unit")
+
+
+_INFO: weakref.WeakKeyDictionary[Any, dict[str, _RecordInfo]] = weakref.WeakKeyDictionary()
+
+
+def _infos(index: Any, ids: Sequence[str]) -> list[_RecordInfo]:
+    cache = _INFO.setdefault(index, {})
+    out = []
+    for rid in ids:
+        info = cache.get(rid)
+        if info is None:
+            info = cache[rid] = _RecordInfo(index._records[rid])
+        out.append(info)
+    return out
+
+
 def candidate_features(
     query: str,
-    records: Sequence[dict[str, Any]],
+    records: Sequence[dict[str, Any] | _RecordInfo],
     dense: np.ndarray,
     lexical: np.ndarray,
     dense_rank: np.ndarray,
@@ -140,22 +170,19 @@ def candidate_features(
     x[:, 5] = _z(lexical)
     x[:, 6] = np.where(lexical_rank > 0, 1.0 / np.maximum(lexical_rank, 1), 0.0)
     x[:, 7] = (dense_rank > 0) & (lexical_rank > 0)
-    for j, r in enumerate(records):
-        text = str(r.get("text") or "")
-        r_bi = _bigrams(text)
-        x[j, 8] = len(q_bi & r_bi) / len(q_bi) if q_bi else 0.0
-        unit = r.get("unit")
-        x[j, 9] = unit == "measure"
-        x[j, 10] = unit == "problem"
-        x[j, 11] = unit in ("paragraph", "body")
-        x[j, 12] = any(a in query for a in _agencies(r))
-        t_bi = _bigrams(_title(r))
-        x[j, 13] = len(q_bi & t_bi) / len(t_bi) if t_bi else 0.0
+    x[:, 15] = math.log1p(len(q_num))
+    x[:, 17] = math.log1p(len(query))
+    for j, rec in enumerate(records):
+        r = rec if isinstance(rec, _RecordInfo) else _RecordInfo(rec)
+        x[j, 8] = len(q_bi & r.bigrams) / len(q_bi) if q_bi else 0.0
+        x[j, 9] = r.unit == "measure"
+        x[j, 10] = r.unit == "problem"
+        x[j, 11] = r.unit in ("paragraph", "body")
+        x[j, 12] = any(a in query for a in r.agencies)
+        x[j, 13] = len(q_bi & r.title_bigrams) / len(r.title_bigrams) if r.title_bigrams else 0.0
         if q_num:
-            x[j, 14] = len(q_num & set(_NUM.findall(text))) / len(q_num)
-        x[j, 15] = math.log1p(len(q_num))
-        x[j, 16] = math.log1p(len(text))
-        x[j, 17] = math.log1p(len(query))
+            x[j, 14] = len(q_num & r.numbers) / len(q_num)
+        x[j, 16] = math.log1p(r.length)
     return x
 
 
@@ -191,7 +218,7 @@ def gather(
         ids = [index._id[x] for x in labels]
         feats = candidate_features(
             q,
-            [index._records[r] for r in ids],
+            _infos(index, ids),
             dense,
             lexical,
             np.array([d_rank.get(x, 0) for x in labels]),
