@@ -121,7 +121,10 @@ def _docx_with_document_xml(path: Path, xml: bytes) -> None:
     document.save(str(path))
     with zipfile.ZipFile(path) as zin:
         parts = {i.filename: zin.read(i.filename) for i in zin.infolist()}
-    parts["word/document.xml"] = xml
+    parts["word/document.xml"] = (
+        b'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+        b'wordprocessingml/2006/main"><w:body>' + xml + b"</w:body></w:document>"
+    )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
         for name, data in parts.items():
             zout.writestr(name, data)
@@ -129,7 +132,8 @@ def _docx_with_document_xml(path: Path, xml: bytes) -> None:
 
 def test_docx_expanding_past_the_limit_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "bomb.docx"
-    body = b"<w:p><w:r><w:t>" + b"a" * (MAX_DOCX_XML_BYTES + 1024) + b"</w:t></w:r></w:p>"
+    paragraph = b"<w:p><w:r><w:t>" + "您提出的建议收悉。".encode() * 10 + b"</w:t></w:r></w:p>"
+    body = paragraph * (MAX_DOCX_XML_BYTES // len(paragraph) + 10)
     _docx_with_document_xml(path, body)
     assert path.stat().st_size < 1_000_000  # a small file that expands to more than the limit
     start = time.perf_counter()
