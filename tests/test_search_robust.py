@@ -240,3 +240,41 @@ def test_cli_build_from_a_jsonl_that_is_not_utf8_is_one_line_exit_2(
     err = capsys.readouterr().err
     assert "Traceback" not in err and "UTF-8" in err
     assert not (tmp_path / "idx").exists()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"next_label": "abc"},
+        {"batch_size": "many"},
+        {"batch_size": 0},
+        {"embedder": {"name": "hash", "dim": "x", "fingerprint": "f"}},
+        {"embedder": None},
+        {"index": "faiss"},
+        {"index": {"backend": "faiss", "index_type": "bogus"}},
+        {"index_type": "bogus"},
+        {"fusion": {"method": "rrf", "alpha": 5}},
+        {"lexical": {"kind": "bm25", "tokenizer": 7, "k1": 1.2, "b": 0.75}},
+        {"counts": {"records": "x"}},
+        {"cleaning": []},
+    ],
+    ids=lambda e: str(e)[:40],
+)
+def test_hand_edited_manifest_values_are_govnlp_errors(tmp_path: Path, edit: dict[str, object]) -> None:
+    SearchIndex.build(RECORDS, embedder="hash", index_type="exact").save(tmp_path / "idx")
+    path = tmp_path / "idx" / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**manifest, **edit}), encoding="utf-8")
+    with pytest.raises(GovnlpError):
+        SearchIndex.load(tmp_path / "idx").search("监管", k=3)
+
+
+def test_a_hand_lowered_next_label_cannot_reuse_labels(tmp_path: Path) -> None:
+    SearchIndex.build(RECORDS, embedder="hash").save(tmp_path / "idx")
+    path = tmp_path / "idx" / "manifest.json"
+    path.write_text(
+        json.dumps({**json.loads(path.read_text(encoding="utf-8")), "next_label": 0}), encoding="utf-8"
+    )
+    index = SearchIndex.load(tmp_path / "idx")
+    index.add([{"id": "new", "text": "新增：推进充电桩建设"}])
+    assert index.search("充电桩", k=1, mode="lexical")[0].id == "new" and "r000" in index

@@ -99,8 +99,17 @@ def read_state(path: str | Path) -> IndexState:
         clean = bool(cleaning["clean"])
         kind = lex.get("kind", "bm25")  # indexes saved before lexical kinds existed are BM25
         tokenizer = lex["tokenizer"]
+        dim = int(emb_entry["dim"])
+        batch_size = int(m.get("batch_size", 32))
+        next_label = m.get("next_label")
+        next_label = None if next_label is None else int(next_label)
+        index_type = str(m.get("index_type", "auto"))
+        if not isinstance(emb_entry.get("name"), str) or not isinstance(emb_entry.get("fingerprint"), str):
+            raise ValueError("embedder name or fingerprint")
+        if dim < 1 or batch_size < 1 or not isinstance(tokenizer, str) or not isinstance(kind, str):
+            raise ValueError("embedder dim, batch_size, lexical tokenizer or kind")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise FormatError(f"{folder}/manifest.json lacks {exc}; save the index again.") from exc
+        raise FormatError(f"{folder}/manifest.json lacks or garbles {exc}; save the index again.") from exc
     try:
         ids_doc = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
         ids, labels = list(ids_doc["ids"]), [int(x) for x in ids_doc["labels"]]
@@ -118,7 +127,10 @@ def read_state(path: str | Path) -> IndexState:
             f"{folder}: the manifest records a {kind!r} lexical index but lexical/ holds a "
             f"{lexical.kind!r} one; save the index again."
         )
-    vectors = load_index(folder, int(emb_entry["dim"]), m["index"]) if m.get("index") else None
+    vec_params = m.get("index")
+    if vec_params is not None and not isinstance(vec_params, dict):
+        raise FormatError(f"{folder}/manifest.json: 'index' is not an object; save the index again.")
+    vectors = load_index(folder, dim, vec_params) if vec_params else None
     ranker = None
     if (folder / "ranker").is_dir():
         from govnlp.search.ranker import Ranker
@@ -157,14 +169,16 @@ def read_state(path: str | Path) -> IndexState:
             )
     return IndexState(
         embedder=emb_entry,
-        index_type=m.get("index_type", "auto"),
+        index_type=index_type,
         fusion=fusion,
         clean=clean,
         cleaner=cleaning.get("cleaner", "none"),
-        batch_size=int(m.get("batch_size", 32)),
+        batch_size=batch_size,
         records={r["id"]: r for r in records},
         labels=dict(zip(ids, labels, strict=True)),
-        next_label=int(m.get("next_label", max(labels, default=-1) + 1)),
+        next_label=max(labels, default=-1) + 1
+        if next_label is None
+        else max(next_label, max(labels, default=-1) + 1),
         vectors=vectors,
         ranker=ranker,
         lexical=lexical,
