@@ -40,6 +40,7 @@ from govnlp.search.lexical import LexicalIndex, make_lexical
 from govnlp.search.locking import ReadWriteLock
 from govnlp.search.records import DOCUMENT_FIELDS, build_records
 from govnlp.search.state import IndexState
+from govnlp.search.store import read_state, write_state
 
 __all__ = [
     "CANDIDATE_DEPTH_FACTOR",
@@ -690,8 +691,6 @@ class SearchIndex:
         ``records.jsonl``, ``lexical/`` (sparse ``.npz`` + JSON, see :func:`govnlp.search.lexical.load_lexical`).
         No pickle.
         """
-        from govnlp.search.store import write_state
-
         entry = self._embedder_entry()  # may load the embedder: outside the lock
         with self._lock.read():
             state = self._state()
@@ -710,8 +709,6 @@ class SearchIndex:
             FormatError: not a saved search index, a newer format version, or inconsistent counts.
             EmbedderMismatchError: ``embedder`` is not the one the index was built with (names both).
         """
-        from govnlp.search.store import read_state
-
         return cls.from_state(read_state(path), embedder, source=f"the search index {Path(path)}")
 
     def __repr__(self) -> str:
