@@ -81,6 +81,11 @@ def resolve_embedder(spec: Embedder | str | None) -> Embedder:
 class SearchIndex:
     """Hybrid dense + BM25 search over reply units with metadata filters.
 
+    Threads: one writer and many readers at a time. :meth:`add`, :meth:`upsert` and :meth:`delete` take a
+    write lock (after encoding, so searches go on while new texts are embedded); :meth:`search`,
+    :meth:`search_batch`, :meth:`get`, :meth:`ids` and :meth:`save` take a read lock, and each sees the
+    index before or after a change, never in between. A failed add or upsert changes nothing.
+
     Args:
         embedder: an Embedder, a spec for :func:`govnlp.load_embedder`, or None (the default model).
             Resolved on first use, so a lexical-only search of a loaded index never loads a model.
