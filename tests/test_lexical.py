@@ -321,3 +321,19 @@ def test_search_index_without_a_recorded_kind_loads_as_bm25(tmp_path: Path) -> N
     assert [h.id for h in loaded.search("老旧小区", mode="lexical")] == [
         h.id for h in index.search("老旧小区", mode="lexical")
     ]
+
+
+def test_jieba_loading_leaves_jiebas_log_level_alone(tmp_path: Path) -> None:
+    import logging
+
+    import jieba
+
+    words = tmp_path / "words.txt"
+    words.write_text("充电桩建设 10 n\n", encoding="utf-8")
+    before = jieba.default_logger.level
+    jieba.default_logger.setLevel(logging.DEBUG)
+    try:
+        assert "充电桩建设" in JiebaTokenizer(words)("推进充电桩建设")
+        assert jieba.default_logger.level == logging.DEBUG  # no global side effect
+    finally:
+        jieba.default_logger.setLevel(before)

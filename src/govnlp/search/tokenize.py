@@ -30,6 +30,7 @@ __all__ = [
     "Tokenizer",
     "get_tokenizer",
     "gov_lexicon_path",
+    "load_jieba",
     "normalize_text",
 ]
 
@@ -116,12 +117,39 @@ def gov_lexicon_path() -> Path:
     return Path(str(resources.files("govnlp").joinpath("data/lexicon/gov_terms.txt")))
 
 
+_jieba_lock = threading.Lock()
+_jieba_by_dict: dict[str, Any] = {}
+
+
+def load_jieba(user_dict: str | Path | None = None) -> Any:
+    """A ``jieba.Tokenizer`` with ``user_dict`` (default: :func:`gov_lexicon_path`) loaded, one per
+    dictionary and process, built on first use. jieba's global tokenizer and its log level are left as
+    they are (its loading messages are held back only while this one loads).
+    """
+    path = str(Path(user_dict) if user_dict is not None else gov_lexicon_path())
+    with _jieba_lock:
+        tok = _jieba_by_dict.get(path)
+        if tok is None:
+            import jieba
+
+            log = jieba.default_logger
+            level = log.level
+            log.setLevel(logging.WARNING)  # "Building prefix dict ..." on stderr otherwise
+            try:
+                tok = jieba.Tokenizer()
+                tok.load_userdict(path)
+            finally:
+                log.setLevel(level)
+            _jieba_by_dict[path] = tok
+    return tok
+
+
 class JiebaTokenizer:
     """jieba words with the government lexicon, in search mode; punctuation and spaces dropped.
 
     Search mode (``cut_for_search``) also emits the dictionary words inside a long word, so the
-    query 执法局 meets the document term 综合行政执法局. Each instance owns its own ``jieba.Tokenizer``
-    (the global one is left alone).
+    query 执法局 meets the document term 综合行政执法局. The ``jieba.Tokenizer`` comes from
+    :func:`load_jieba` (jieba's global one is left alone).
 
     Example:
         >>> JiebaTokenizer()("市综合行政执法局推进老旧小区改造")
@@ -129,25 +157,12 @@ class JiebaTokenizer:
     """
 
     name = "jieba"
-    _lock = threading.Lock()
 
     def __init__(self, user_dict: str | Path | None = None) -> None:
         self.user_dict = Path(user_dict) if user_dict is not None else gov_lexicon_path()
-        self._jieba: Any = None
-
-    def _tokenizer(self) -> Any:
-        with self._lock:
-            if self._jieba is None:
-                import jieba
-
-                jieba.setLogLevel(logging.WARNING)
-                tok = jieba.Tokenizer()
-                tok.load_userdict(str(self.user_dict))
-                self._jieba = tok
-        return self._jieba
 
     def __call__(self, text: str) -> list[str]:
-        words = self._tokenizer().lcut_for_search(normalize_text(text), HMM=True)
+        words = load_jieba(self.user_dict).lcut_for_search(normalize_text(text), HMM=True)
         return [w for w in (w.strip() for w in words) if w and _WORDISH.search(w)]
 
 

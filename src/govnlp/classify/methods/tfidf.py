@@ -13,9 +13,7 @@ character block and jieba keeps such words whole, so the two kinds of rows share
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -43,24 +41,13 @@ STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORDISH = re.compile(rf"[{_CJK}A-Za-z0-9]")
 _SPACE_IN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
-_lock = threading.Lock()
-_jieba: Any = None
 
 
 def _tokenizer() -> Any:
     """One jieba tokenizer with the government lexicon, loaded on first use (the global one is untouched)."""
-    global _jieba
-    with _lock:
-        if _jieba is None:
-            import jieba
+    from govnlp.search.tokenize import load_jieba  # the one jieba loader
 
-            from govnlp.search.tokenize import gov_lexicon_path
-
-            jieba.setLogLevel(logging.WARNING)
-            tok = jieba.Tokenizer()
-            tok.load_userdict(str(gov_lexicon_path()))
-            _jieba = tok
-    return _jieba
+    return load_jieba()
 
 
 def segment_words(text: str) -> list[str]:
