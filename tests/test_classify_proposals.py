@@ -176,3 +176,20 @@ def test_zero_shot_few_shot_moves_label_vectors() -> None:
         ZeroShotClassifier(tax, embedder="hash").fit(rows)
     with pytest.raises(ConfigError, match="query"):
         ZeroShotClassifier(tax, embedder="hash", label_kind="doc").fit()
+
+
+def test_zero_shot_focuses_proposals_not_plain_strings() -> None:
+    body = (
+        "调研情况："
+        + "近年来城市人口持续增长，" * 30
+        + "具体建议：一是加大高标准农田建设投入；二是完善灌溉排水设施。"
+    )
+    row = {"title": "关于加快高标准农田建设的建议", "text": body}
+    zs = ZeroShotClassifier(Taxonomy.from_labels(["农林水利", "教育事业"]), embedder="hash").fit()
+    as_dict = zs.similarities([row])
+    as_string = zs.similarities([document_text(row)])
+    assert not np.allclose(as_dict, as_string)  # the dict is read by its focus, the string whole
+    forced = ZeroShotClassifier(zs.taxonomy, embedder="hash", focus=True).fit()
+    np.testing.assert_allclose(forced.similarities([document_text(row)]), as_dict, rtol=1e-5)
+    with pytest.raises(ConfigError, match="focus"):
+        ZeroShotClassifier(zs.taxonomy, embedder="hash", focus="maybe").fit().predict([row])

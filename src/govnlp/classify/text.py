@@ -11,8 +11,8 @@ items are either
   plain text above.
 
 Trained methods read the whole text (word and character TF-IDF measured best on it); zero-shot tagging
-reads a short focus of it (:func:`focus_text`: title and suggestions), which is also what keeps it fast on
-long proposals.
+reads a short focus of a proposal (:func:`focus_text`: title and suggestions), which is also what keeps it
+fast on long proposals.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ __all__ = ["FOCUS_CHARS", "check_text_list", "document_text", "focus_text", "nor
 
 _SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
 
-#: Characters of the focus text that zero-shot tagging embeds (one 512-token window of the default model).
-FOCUS_CHARS = 400
+#: Characters of the focus text that zero-shot tagging embeds (well inside one window of the default model;
+#: 200 measured as good as 400 on the Jiangsu proposals at half the encoding time).
+FOCUS_CHARS = 200
 
 
 def normalize_text(text: str) -> str:

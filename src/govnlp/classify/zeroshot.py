@@ -2,9 +2,10 @@
 
 Each label is represented by the embedding of its name, description and (optionally) keywords from a
 :class:`Taxonomy`; bare label names are first described from govnlp's glossary of common category names
-(:meth:`Taxonomy.expanded`). A text is represented by its focus (:func:`~govnlp.classify.text.focus_text`:
-the title and the suggestions of a long proposal, the whole of a short text), so a proposal costs one
-model window, not one per 512 tokens. Labels get ranked by cosine similarity; probabilities are a softmax
+(:meth:`Taxonomy.expanded`). A proposal (a ``ProposalDocument`` or a dict with a title) is represented by
+its focus (:func:`~govnlp.classify.text.focus_text`: the title and the suggestions, at most
+``focus_chars``), so it costs one short model window, not one per 512 tokens; plain strings are embedded
+whole (``focus=True`` focuses them too). Labels get ranked by cosine similarity; probabilities are a softmax
 of the similarities at a temperature that belongs to the model (``temperature``).
 
 A handful of labelled examples per class turns it into a nearest-prototype classifier:
@@ -18,14 +19,14 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
 from govnlp.classify.calibration import softmax
 from govnlp.classify.taxonomy import Taxonomy
-from govnlp.classify.text import FOCUS_CHARS, check_text_list, focus_text, normalize_text
+from govnlp.classify.text import FOCUS_CHARS, check_text_list, document_text, focus_text, normalize_text
 from govnlp.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -46,8 +47,11 @@ class ZeroShotClassifier:
         level: only the labels of this tree level (1 = top level); None = all labels.
         keywords: include the keywords in the label texts.
         expand: describe bare label names from govnlp's glossary (:meth:`Taxonomy.expanded`).
-        focus_chars: texts longer than this are cut to their focus (title + suggestions) of at most this
-            many characters; None embeds whole texts (window by window: slow on long proposals).
+        focus: ``"auto"`` (default): proposals (ProposalDocuments, dicts with a title) are cut to their focus,
+            plain strings are embedded whole (the focus cost citizen messages accuracy: 0.692 vs 0.733 on
+            120 messages over 400 characters); True: every text longer than ``focus_chars``; False: none.
+        focus_chars: the focus's length. 200 measured as good as 400 on the Jiangsu time split (macro-F1
+            0.515 vs 0.521) at half the encoding time.
         label_kind, text_kind: the e5 prompt each side is encoded with (``"query"``/``"passage"``).
         example_weight: in ``fit(texts, labels)``, the weight of a label's mean example vector against its
             description's; None (default) gives ``n / (n + 2)`` for a label with ``n`` examples, so one
@@ -67,7 +71,8 @@ class ZeroShotClassifier:
         level: int | None = None,
         keywords: bool = True,
         expand: bool = True,
-        focus_chars: int | None = FOCUS_CHARS,
+        focus: bool | str = "auto",
+        focus_chars: int = FOCUS_CHARS,
         label_kind: str = "query",
         text_kind: str = "query",
         example_weight: float | None = None,
@@ -80,6 +85,7 @@ class ZeroShotClassifier:
         self.level = level
         self.keywords = keywords
         self.expand = expand
+        self.focus = focus
         self.focus_chars = focus_chars
         self.label_kind = label_kind
         self.text_kind = text_kind
@@ -136,7 +142,8 @@ class ZeroShotClassifier:
     def _add_examples(
         self, vecs: np.ndarray, tax: Taxonomy, texts: Sequence[Any], labels: Sequence[Any]
     ) -> np.ndarray:
-        texts = check_text_list(texts)
+        texts = list(texts)
+        check_text_list(texts)
         labels = list(labels)
         if len(texts) != len(labels):
             raise ConfigError(f"got {len(texts)} texts but {len(labels)} labels; pass one label per text")
@@ -155,9 +162,15 @@ class ZeroShotClassifier:
                 self.n_examples_[j] = len(rows)
         return vecs
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        if self.focus_chars is not None:
-            texts = [focus_text(t, self.focus_chars) for t in texts]
+    def _encode(self, items: list[Any]) -> np.ndarray:
+        if self.focus not in ("auto", True, False):
+            raise ConfigError(f"focus must be 'auto', True or False, got {self.focus!r}")
+        texts = [
+            focus_text(x, self.focus_chars)
+            if self.focus is True or (self.focus == "auto" and _is_proposal(x))
+            else document_text(x)
+            for x in items
+        ]
         return np.asarray(
             self.embedder_.encode(
                 [normalize_text(t) for t in texts],
@@ -174,10 +187,11 @@ class ZeroShotClassifier:
         """
         if not hasattr(self, "classes_"):
             self.fit()
-        texts = check_text_list(texts)
-        if not texts:
+        items = list(texts) if not isinstance(texts, (str, bytes)) else texts
+        check_text_list(items)
+        if not items:
             return np.zeros((0, len(self.classes_)))
-        return self._encode(texts) @ self.label_vectors_.T
+        return self._encode(list(items)) @ self.label_vectors_.T
 
     def predict_proba(self, texts: Sequence[Any]) -> np.ndarray:
         """Softmax of the similarities at ``temperature``; rows sum to 1, columns in ``classes_`` order."""
@@ -198,3 +212,12 @@ class ZeroShotClassifier:
         return [
             [(str(self.classes_[j]), float(s[j])) for j in row] for s, row in zip(sims, order, strict=False)
         ]
+
+
+def _is_proposal(item: Any) -> bool:
+    """A ProposalDocument or a dict with a non-empty title (a proposal row)."""
+    from govnlp.documents import ProposalDocument
+
+    if isinstance(item, ProposalDocument):
+        return True
+    return isinstance(item, Mapping) and bool(item.get("title"))
