@@ -193,3 +193,14 @@ def test_zero_shot_focuses_proposals_not_plain_strings() -> None:
     np.testing.assert_allclose(forced.similarities([document_text(row)]), as_dict, rtol=1e-5)
     with pytest.raises(ConfigError, match="focus"):
         ZeroShotClassifier(zs.taxonomy, embedder="hash", focus="maybe").fit().predict([row])
+
+
+def test_fit_dataset_with_a_title_column() -> None:
+    datasets = pytest.importorskip("datasets")
+    rows = _dicts()
+    ds = datasets.Dataset.from_list(rows)
+    clf = TextClassifier(random_state=0, calibration_folds=2).fit_dataset(
+        ds, text_column="text", label_column="category", title_column="title"
+    )
+    ref = TextClassifier(random_state=0, calibration_folds=2).fit(rows, [r["category"] for r in rows])
+    np.testing.assert_allclose(clf.predict_proba(rows), ref.predict_proba(rows))

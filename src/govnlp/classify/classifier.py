@@ -276,16 +276,29 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return np.arange(n), np.asarray(scores, dtype=np.float64).reshape(n, n_classes)
 
     def fit_dataset(
-        self, dataset: Any, *, text_column: str = "text", label_column: str = "label"
+        self,
+        dataset: Any,
+        *,
+        text_column: str = "text",
+        label_column: str = "label",
+        title_column: str | None = None,
     ) -> TextClassifier:
         """Fit on a Hugging Face ``datasets.Dataset``.
 
         ``ClassLabel`` columns (and sequences of them, for multi-label data) are mapped to their names.
+        With ``title_column`` (e.g. ``"title"`` for proposals) each row is read as title, newline, text.
 
         Raises:
             ConfigError: a named column is missing (the message lists the dataset's columns).
         """
         texts, labels = dataset_columns(dataset, text_column, label_column)
+        if title_column is not None:
+            from govnlp.classify.text import document_text
+
+            titles, _ = dataset_columns(dataset, title_column, label_column)
+            texts = [
+                document_text({"title": t or "", "text": x or ""}) for t, x in zip(titles, texts, strict=True)
+            ]
         return self.fit(texts, labels)
 
     @classmethod
