@@ -126,4 +126,6 @@ def load_skops(path: Path) -> Any:
     try:
         return sio.load(path, trusted=sorted(set(untrusted)))
     except Exception as exc:
-        raise FormatError(f"{path} could not be loaded ({type(exc).__name__}: {exc}); save it again.") from exc
+        raise FormatError(
+            f"{path} could not be loaded ({type(exc).__name__}: {exc}); save it again."
+        ) from exc
