@@ -391,6 +391,10 @@ def _reraise(folder: Path, exc: Exception) -> Any:
         exc, (KeyError, TypeError, ValueError, AttributeError, IndexError, OSError, EOFError)
     ):
         raise exc
+    if isinstance(exc, OSError) and not isinstance(
+        exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError)
+    ):
+        raise FormatError(f"{folder} could not be read ({type(exc).__name__}: {exc}).") from exc
     raise FormatError(
         f"{folder} could not be loaded ({type(exc).__name__}: {exc}); the folder is damaged or was "
         "edited by hand. Save it again."
