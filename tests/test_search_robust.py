@@ -278,3 +278,11 @@ def test_a_hand_lowered_next_label_cannot_reuse_labels(tmp_path: Path) -> None:
     index = SearchIndex.load(tmp_path / "idx")
     index.add([{"id": "new", "text": "新增：推进充电桩建设"}])
     assert index.search("充电桩", k=1, mode="lexical")[0].id == "new" and "r000" in index
+
+
+def test_adding_nothing_loads_no_model(tmp_path: Path) -> None:
+    SearchIndex.build(RECORDS, embedder="hash").save(tmp_path / "idx")
+    index = SearchIndex.load(tmp_path / "idx")
+    assert index.add([]) == [] and index.upsert([]) == []
+    assert index.delete(["r001"]) == 1
+    assert index._embedder is None  # a lexical-only session of a loaded index never loads the model

@@ -260,9 +260,9 @@ class SearchIndex:
         for r in records:
             cleaned = cleaning.clean_for_index(r["text"]) if self.clean else r["text"]
             r["index_text"] = cleaned if cleaned.strip() else r["text"]
+        if not records:  # nothing to encode: the model is not loaded for it
+            return np.zeros((0, 0), dtype=np.float32)
         emb = self.embedder
-        if not records:
-            return np.zeros((0, emb.dim), dtype=np.float32)
         vecs = emb.encode(
             [r["index_text"] for r in records],
             kind="passage",
