@@ -17,7 +17,7 @@ Parts:
 - ``search``: for each size, hash vectors (384-d, the default model's width); exact faiss gives the ground
   truth; faiss IVF and HNSW (govnlp's index types) and Milvus Lite (HNSW, through ``MilvusIndex``) are
   timed: build time, size, query p50/p95 (one query at a time) and recall@10 against exact, without and
-  with a filter (``year >= 2020``, about 1/3 of the records). Runs above ``--hnsw-max`` / ``--milvus-max``
+  with a filter (``year >= 2020``, about 45% of the records). Runs above ``--hnsw-max`` / ``--milvus-max``
   are skipped and say so.
 
 The machine is shared (2 cores, other jobs running): the load average is recorded with each part.

@@ -561,9 +561,11 @@ def scale_table() -> list[str]:
     enc = d.get("encode")
     if enc:
         rows += [
-            "Encoding with `govnlp.scale.encode_dataset`: one process vs Ray Data (local Ray, `num_cpus=2`). "
-            "Wall time includes start-up (reading, Ray actors, model load); the steady rate counts the rows "
-            "after the first batch.",
+            "Encoding with `govnlp.scale.encode_dataset`: one process vs Ray Data (local Ray, `num_cpus=2`), "
+            f"median of {enc['hash']['runs'][0].get('repeats', 1)} runs per row, the configurations taking "
+            "turns. Wall time includes start-up (until the first batch starts: reading, Ray actors, model "
+            "load); the steady rate is the rows over the span from the first batch's start to the last "
+            "batch's end (all workers together).",
             "",
             "| embedder | texts | engine | workers | wall s | texts/s | start-up s | steady texts/s | load avg |",
             "|---|---|---|---|---|---|---|---|---|",
@@ -573,7 +575,8 @@ def scale_table() -> list[str]:
             for r in part.get("runs", []):
                 rows.append(
                     f"| {label} | {r['n']:,} | {r['engine']} | {r['workers']} | {_f(r['seconds'], 1)} | "
-                    f"{_f(r['per_s'], 0)} | {_f(r['startup_s'], 1)} | {_f(r['steady_per_s'], 0)} | "
+                    f"{_f(r['per_s'], 1 if r['per_s'] < 100 else 0)} | {_f(r['startup_s'], 1)} | "
+                    f"{_f(r['steady_per_s'], 1 if (r['steady_per_s'] or 0) < 100 else 0)} | "
                     f"{_f(r['load_avg'], 1)} |"
                 )
         rows.append("")
