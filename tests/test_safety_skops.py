@@ -205,3 +205,19 @@ def test_hand_edited_manifest_values_are_format_errors(
     assert main(["-q", "tag", str(folder), "小区停车难"]) == 2
     err = capsys.readouterr().err
     assert "edited by hand" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("folder", ["../outside", "..", "a/b", "/etc", ""])
+def test_member_folder_outside_the_classifier_is_refused(
+    saved_classifier: Path, tmp_path: Path, folder: str
+) -> None:
+    """A hand-edited member folder must not make load read files outside the classifier folder."""
+    import shutil
+
+    root = tmp_path / "tagger"
+    shutil.copytree(saved_classifier, root)
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    manifest["members"][0]["folder"] = folder
+    (root / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(FormatError, match="plain sub-folder"):
+        TextClassifier.load(root)

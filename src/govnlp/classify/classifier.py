@@ -507,7 +507,13 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         members, names, cals = [], [], []
         for m in members_info:
             names.append(m["method"])
-            members.append(method_class(m["method"]).load(path / m["folder"], m["info"], embedder=emb))
+            sub = str(m["folder"])
+            if not sub or sub in (".", "..") or Path(sub).name != sub or "\\" in sub:
+                raise FormatError(
+                    f"{path}/manifest.json names member folder {sub!r}, which is not a plain sub-folder "
+                    "name; a classifier only reads inside its own folder. Save the classifier again."
+                )
+            members.append(method_class(m["method"]).load(path / sub, m["info"], embedder=emb))
             cals.append(Calibrator.from_dict(m["calibration"]))
         clf.classes_ = np.array(classes, dtype=object)
         clf.multilabel_ = bool(manifest["multilabel"])
