@@ -307,9 +307,11 @@ class MilvusIndex:
         )
         if self.analyzer is not None:
             params.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-        self._client.create_collection(
-            self.collection, schema=schema, index_params=params, consistency_level="Strong"
-        )
+        self._client.create_collection(self.collection, schema=schema, consistency_level="Strong")
+        # sync=False: the index is registered at once and built by the server; waiting here would ask
+        # for AllocTimestamp, which Milvus Lite does not implement (it logs an error, then carries on)
+        self._client.create_index(self.collection, params, sync=False)
+        self._client.load_collection(self.collection)
         self._client.alter_collection_properties(
             self.collection, properties={_META_KEY: json.dumps(meta, ensure_ascii=False, sort_keys=True)}
         )
