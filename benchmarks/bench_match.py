@@ -173,7 +173,16 @@ def systems(records: list[dict[str, Any]], emb: Any) -> dict[str, tuple[Any, str
     default = SearchIndex.build(recs, **common)
     bm25 = SearchIndex.build(recs, lexical="bm25", **common)
     rrf = SearchIndex.build(recs, lexical="tfidf", fusion={"method": "rrf", "k": 60, "alpha": 0.5}, **common)
+    previous = SearchIndex.build(
+        recs,
+        clean=True,
+        lexical="bm25+tfidf",
+        tokenizer="bigram-only",
+        fusion={"method": "score", "norm": "zscore", "alpha": 0.4},
+        **common,
+    )
     return {
+        "hybrid, previous default (cleaned, bm25+tfidf, z-score 0.4)": (previous, "hybrid"),
         "bm25 (govnlp)": (bm25, "lexical"),
         "lexical default": (default, "lexical"),
         "dense": (default, "dense"),

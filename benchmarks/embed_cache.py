@@ -136,6 +136,11 @@ class WindowCachedEmbedder:
         fp = self.inner.fingerprint()
         return fp if self.pooling == "mean" else hashlib.sha256(f"{fp}:first-window".encode()).hexdigest()
 
+    def windows(self, text: str, *, kind: str = "passage") -> list[str]:
+        """The inner embedder's windows of ``text`` (``[text]`` if it has none)."""
+        windows = getattr(self.inner, "windows", None)
+        return windows(text, kind=kind) if windows is not None else [text]
+
     def with_pooling(self, pooling: str) -> WindowCachedEmbedder:
         """The same cache with another pooling."""
         out = WindowCachedEmbedder.__new__(WindowCachedEmbedder)
@@ -155,7 +160,7 @@ class WindowCachedEmbedder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        split = [self.inner.windows(t, kind=kind) for t in texts]
+        split = [self.windows(t, kind=kind) for t in texts]
         flat = [w for ws in split for w in ws]
         vecs = self.pieces.encode(flat, kind=kind, batch_size=batch_size)
         out = np.empty((len(texts), self.dim), dtype=np.float32)

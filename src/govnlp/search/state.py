@@ -34,6 +34,8 @@ class IndexState:
         next_label: the label the next added record gets.
         vectors: the vector index (None before the first add).
         lexical: the lexical index.
+        long_text: how long texts were embedded (``"first"`` window or ``"mean"`` of windows; indexes saved
+            before the option existed used ``"mean"``).
         ranker: the fitted ranking head (:class:`govnlp.search.ranker.Ranker`) or None.
     """
 
@@ -49,3 +51,4 @@ class IndexState:
     vectors: VectorIndex | None
     lexical: LexicalIndex
     ranker: Any = None
+    long_text: str = "mean"
