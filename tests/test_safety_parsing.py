@@ -36,6 +36,12 @@ def cpu_seconds(fn: Callable[[], object]) -> float:
     return time.process_time() - start
 
 
+def min_cpu_seconds(fn: Callable[[], object], runs: int = 3) -> float:
+    """The least CPU time of ``runs`` calls of ``fn``: one run slowed by a loaded machine (cache and core
+    contention also inflate CPU time) cannot pass for a growth of the parse time."""
+    return min(cpu_seconds(fn) for _ in range(runs))
+
+
 # -- linear time ------------------------------------------------------------------------------------
 
 
@@ -107,8 +113,8 @@ def test_parse_time_grows_linearly(unit: list[str]) -> None:
     small = "王某代表：\n" + piece * (20_000 // len(piece) + 1)
     large = "王某代表：\n" + piece * (80_000 // len(piece) + 1)
     parse_reply(small[:2000], as_text=True)  # warm-up: lazy tables and compiled patterns
-    t_small = cpu_seconds(lambda: parse_reply(small, as_text=True))
-    t_large = cpu_seconds(lambda: parse_reply(large, as_text=True))
+    t_small = min_cpu_seconds(lambda: parse_reply(small, as_text=True))
+    t_large = min_cpu_seconds(lambda: parse_reply(large, as_text=True))
     assert t_large < 4.0  # goal: under 1 s per 100k characters, with room for a loaded machine
     assert t_large < 8 * t_small + 0.3, (piece, t_small, t_large)
 

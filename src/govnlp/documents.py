@@ -32,13 +32,16 @@ REPLY_KINDS = ("提案答复", "建议答复", "议案答复", "留言答复", "
 PARAGRAPH_ROLES = ("opening", "section_heading", "problem", "body", "closing", "contact")
 
 
+_sha1 = hashlib.sha1
+
+
 def content_id(*parts: str, prefix: str = "", length: int = 16) -> str:
     """A stable id from content: ``prefix`` + the first ``length`` hex digits of a sha1 of the parts.
 
     Any ``str`` gets an id: lone surrogates (not valid UTF-8) are hashed as their code points.
     """
-    h = hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
-    return f"{prefix}{h[:length]}"
+    data = parts[0] if len(parts) == 1 and type(parts[0]) is str else "\x1f".join(parts)
+    return prefix + _sha1(data.encode("utf-8", "surrogatepass")).hexdigest()[:length]
 
 
 @dataclass(frozen=True)

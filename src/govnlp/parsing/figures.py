@@ -102,8 +102,12 @@ _DIGITS = "[0-9]{1,20}(?:，[0-9]{3}(?![0-9])){0,6}(?:\\.[0-9]{1,20})?"
 _GAP = "\\s{0,2}"
 _NUMBER_RE = re.compile(f"(?<![0-9]){_DIGITS}")
 _AFTER_RE = re.compile(rf"{_GAP}(余|多)?{_GAP}(万|亿|千|百)?{_GAP}({_UNIT_ALT})?")
+# The same as ``(?<![0-9])({_DIGITS})…``, written to open with a plain character class so that the regex
+# engine skips ahead to the next digit in C (a leading lookbehind made it try every position of the text):
+# ``(?<![0-9]{2})`` right after the first digit says that the character before that digit is no digit.
 _WITH_UNIT_RE = re.compile(
-    rf"(?<![0-9])({_DIGITS}){_GAP}(余|多)?{_GAP}(?:(万|亿|千|百){_GAP}({_UNIT_ALT})?|({_UNIT_ALT}))"
+    rf"([0-9](?<![0-9]{{2}})[0-9]{{0,19}}(?:，[0-9]{{3}}(?![0-9])){{0,6}}(?:\.[0-9]{{1,20}})?)"
+    rf"{_GAP}(余|多)?{_GAP}(?:(万|亿|千|百){_GAP}({_UNIT_ALT})?|({_UNIT_ALT}))"
 )
 _UNIT_FIRST = set("余多万亿千百 ") | {u[0] for u in _UNITS}
 #: number (with thousands separators or decimals), optional 余/多, optional 万/亿, unit

@@ -66,6 +66,11 @@ _TITLE_BAD_RE = re.compile(
 )
 
 
+_FIND_TITLE_RE1 = re.compile(r"关于|对|第.{1,8}号|会议")
+_FIND_TITLE_RE2 = re.compile(r"^(?:关于|对)")
+_FIND_TITLE_RE3 = re.compile(r"《关于.+》|第.{1,8}号(?:建议|提案|议案)")
+
+
 def find_title(lines: list[str]) -> str | None:
     """The reply's own title among the header lines (before the salutation).
 
@@ -90,9 +95,9 @@ def find_title(lines: list[str]) -> str | None:
             return _tidy_title(_with_agency_line(lines, i, t))
         if i + 1 < len(lines):
             nxt = lines[i + 1].strip()
-            if len(nxt) <= 12 and _TITLE_WORD_RE.search(nxt) and re.search(r"关于|对|第.{1,8}号|会议", t):
+            if len(nxt) <= 12 and _TITLE_WORD_RE.search(nxt) and _FIND_TITLE_RE1.search(t):
                 return _tidy_title(t + nxt)
-        if re.match(r"^(?:关于|对)", t) or re.search(r"《关于.+》|第.{1,8}号(?:建议|提案|议案)", t):
+        if _FIND_TITLE_RE2.match(t) or _FIND_TITLE_RE3.search(t):
             cands.append(t)
     return _tidy_title(cands[0]) if cands else None
 
@@ -111,12 +116,19 @@ def _with_agency_line(lines: list[str], i: int, t: str) -> str:
     return t
 
 
+_TIDY_TITLE_RE1 = re.compile(r"^(?:标\s*题|题\s*目|名\s*称|信息名称|文件名称|内容概述|主\s*题)[：:\s]+")
+_TIDY_TITLE_RE2 = re.compile(r"^〔[\u4e00-\u9fff]{2,8}〕\s*(?=关于|对)")
+_TIDY_TITLE_RE3 = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])(?=.{0,3}$)")
+_TIDY_TITLE_RE4 = re.compile(r"答\s+复")
+_TIDY_TITLE_RE5 = re.compile(r"\s*\.(?:pdf|docx?|html?)$")
+
+
 def _tidy_title(t: str) -> str:
-    t = re.sub(r"^(?:标\s*题|题\s*目|名\s*称|信息名称|文件名称|内容概述|主\s*题)[：:\s]+", "", t)
-    t = re.sub(r"^〔[\u4e00-\u9fff]{2,8}〕\s*(?=关于|对)", "", t)  # a category tag: 〔人大建议〕关于…
-    t = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])(?=.{0,3}$)", "", t)
-    t = re.sub(r"答\s+复", "答复", t)
-    t = re.sub(r"\s*\.(?:pdf|docx?|html?)$", "", t)
+    t = _TIDY_TITLE_RE1.sub("", t)
+    t = _TIDY_TITLE_RE2.sub("", t)  # a category tag: 〔人大建议〕关于…
+    t = _TIDY_TITLE_RE3.sub("", t)
+    t = _TIDY_TITLE_RE4.sub("答复", t)
+    t = _TIDY_TITLE_RE5.sub("", t)
     return t.strip(" ：")
 
 
@@ -142,6 +154,9 @@ _AGENCY_SAL_RE = re.compile(rf"(?:{OFFICE_SUFFIX}|公司|街道|办事处)\s*[�
 _PARTY_RE = re.compile(
     r"政协|人大|工委|党|民革|民盟|民建|民进|农工|致公|九三|台盟|工商联|界别|小组|委员|代表"
 )
+
+
+_FIND_KIND_RE1 = re.compile(r"反映|咨询|投诉|诉求")
 
 
 def find_kind(title: str | None, salutation: str | None, opening: str) -> str:
@@ -173,7 +188,7 @@ def find_kind(title: str | None, salutation: str | None, opening: str) -> str:
         for rx, kind in (*_TITLE_STRONG, *_TITLE_WEAK):
             if rx.search(opening):
                 return kind
-        if re.search(r"反映|咨询|投诉|诉求", opening):
+        if _FIND_KIND_RE1.search(opening):
             return "留言答复"
     return "其他"
 
@@ -191,6 +206,9 @@ _SESSION_RE = re.compile(
 _ASSEMBLY_HINT_RE = re.compile(r"人大|政协|人民代表大会|政治协商会议")
 
 
+_FIND_ASSEMBLY_RE1 = re.compile(r"[\u4e00-\u9fff]{0,10}?([省市州县区旗])委员会")
+
+
 def find_assembly(text: str) -> str | None:
     """Who raised the proposal: ``市政协``, ``县人大``, ``全国人大`` … (level + 人大/政协) or None.
 
@@ -204,7 +222,7 @@ def find_assembly(text: str) -> str | None:
         level = m.group(2) or m.group(1) or ""
         body = "政协" if m.group(3) in ("政协", "政治协商会议") else "人大"
         if m.group(3) == "政治协商会议" and not level:
-            after = re.match(r"[\u4e00-\u9fff]{0,10}?([省市州县区旗])委员会", text[m.end() :])
+            after = _FIND_ASSEMBLY_RE1.match(text[m.end() :])
             level = after.group(1) if after else ""
         if not level:
             # "七届人大" with the level further back: "安宁市七届人大" was caught above; "市政协" forms
@@ -336,6 +354,10 @@ def _unwrap(text: str) -> str:
     return _WRAPPED_RE.sub(lambda m: m.group(0).replace("\n", ""), text)
 
 
+_FIND_PROPOSAL_TITLE_RE1 = re.compile(r"(?:建议|提案|议案)$")
+_FIND_PROPOSAL_TITLE_RE2 = re.compile(r"提案|建议|议案|号|提出|收悉")
+
+
 def find_proposal_title(head: str, meta: dict[str, str], title: str | None = None) -> str | None:
     """The title of the proposal answered, from the reply's opening (and its title).
 
@@ -357,12 +379,12 @@ def find_proposal_title(head: str, meta: dict[str, str], title: str | None = Non
             _BOOK_LEAD_RE.search(head[max(0, mb.start() - 14) : mb.start()])
             or _BOOK_TAIL_RE.match(head[mb.end() : mb.end() + 8])
         )
-        proposal_like = bool(re.search(r"(?:建议|提案|议案)$", t))
+        proposal_like = bool(_FIND_PROPOSAL_TITLE_RE1.search(t))
         if _NOT_PROPOSAL_TITLE.search(t) and not proposal_like and not framed:
             continue
         score = 2 * proposal_like + t.startswith("关于") + 2 * framed
         ctx = head[max(0, mb.start() - 12) : mb.start()] + head[mb.end() : mb.end() + 12]
-        if not framed and re.search(r"提案|建议|议案|号|提出|收悉", ctx):
+        if not framed and _FIND_PROPOSAL_TITLE_RE2.search(ctx):
             score += 2
         if best is None or score > best[0]:
             best = (score, t)
@@ -387,16 +409,22 @@ def find_proposal_title(head: str, meta: dict[str, str], title: str | None = Non
 _ADDRESSEE_RE = re.compile(r"^(?:尊敬的)?\s*(.+?)\s*(?:[：:，,！!]\s*)?(?:您好|你好)?[：:！!，,]?\s*$")
 
 
+_FIND_ADDRESSEE_RE1 = re.compile(r"(?<=[！!：:])")
+_FIND_ADDRESSEE_RE2 = re.compile(r"您好|你好")
+_FIND_ADDRESSEE_RE3 = re.compile(r"\s*(?:您好|你好)[！!：:，,。]?$")
+_FIND_ADDRESSEE_RE4 = re.compile(r"^尊敬的")
+
+
 def find_addressee(salutation: str | None) -> str | None:
     """The proposer(s) from the salutation line, as written: ``民进市委会``, ``韩忠国等代表``, ``网友“UU008…”``."""
     if not salutation:
         return None
     s = salutation.strip()
-    s = re.split(r"(?<=[！!：:])", s, maxsplit=1)[0] if re.search(r"您好|你好", s) else s
-    s = re.sub(r"\s*(?:您好|你好)[！!：:，,。]?$", "", s).strip()
+    s = _FIND_ADDRESSEE_RE1.split(s, maxsplit=1)[0] if _FIND_ADDRESSEE_RE2.search(s) else s
+    s = _FIND_ADDRESSEE_RE3.sub("", s).strip()
     m = _ADDRESSEE_RE.match(s)
     out = (m.group(1) if m else s).strip(" ：:，,！!")
-    out = re.sub(r"^尊敬的", "", out).strip()
+    out = _FIND_ADDRESSEE_RE4.sub("", out).strip()
     return out or None
 
 
@@ -424,20 +452,27 @@ _JOIN_RE = re.compile(r"和|及|与")
 _AGENCY_END_RE = re.compile(rf"[{AGENCY_END_CHARS}]$")
 
 
+_CLEAN_AGENCY_RE1 = re.compile(r"^(?:由|为|是|并由|和|及|与|、)+")
+_CLEAN_AGENCY_RE2 = re.compile(r"^.*?领办[，、]?")
+
+
 def _clean_agency(a: str) -> str | None:
-    a = re.sub(r"^(?:由|为|是|并由|和|及|与|、)+", "", a.strip(" ，、"))
+    a = _CLEAN_AGENCY_RE1.sub("", a.strip(" ，、"))
     if "领办" in a:
-        a = re.sub(r"^.*?领办[，、]?", "", a)
+        a = _CLEAN_AGENCY_RE2.sub("", a)
     m = _HANDLED_BY_RE.match(a)
     if m:
         a = a[m.end() :]
     return a if 2 <= len(a) <= 40 and _AGENCY_OK.search(a) else None
 
 
+_SPLIT_AGENCIES_RE1 = re.compile(r"[、，,]|以及")
+
+
 def _split_agencies(text: str) -> list[str]:
     """``"县住房和城乡建设局、县财政局和县民政局"`` -> three names; 和/及/与 inside a name do not split it."""
     out: list[str] = []
-    for part in re.split(r"[、，,]|以及", text):
+    for part in _SPLIT_AGENCIES_RE1.split(text):
         last = 0
         for m in _JOIN_RE.finditer(part):
             # cut only after a complete name: 市财政局|和|市民政局, never 住房|和|城乡建设局
@@ -495,8 +530,17 @@ _TITLE_SUFFIX_AGENCY_RE = re.compile(rf"(?:答复|复函|回复|的函)（({AGEN
 _GENERIC_OFFICE_RE = re.compile(r"^(?:[县区市]?(?:政府|人大|政协)办(?:公室)?|政府办公室)$|承办$")
 
 
+_STRIP_PAREN_RE1 = re.compile(r"（[^（）]*）$")
+
+
 def _strip_paren(v: str) -> str:
-    return re.sub(r"（[^（）]*）$", "", v)
+    return _STRIP_PAREN_RE1.sub("", v)
+
+
+_FIND_REPLYING_AGENCY_RE1 = re.compile(r"^(?:抄|送|附件|联系|电话|地址)")
+_FIND_REPLYING_AGENCY_RE2 = re.compile(r"(?:主办|承办|协办|会办)$")
+_FIND_REPLYING_AGENCY_RE3 = re.compile(r"^(?:关于|对|就)")
+_FIND_REPLYING_AGENCY_RE4 = re.compile(rf"{CONTACT_UNIT_SUFFIX}$")
 
 
 def find_replying_agency(
@@ -517,10 +561,10 @@ def find_replying_agency(
     header = header or []
     for line in reversed(closing):
         t = line.strip()
-        if len(t) > 60 or re.match(r"^(?:抄|送|附件|联系|电话|地址)", t):
+        if len(t) > 60 or _FIND_REPLYING_AGENCY_RE1.match(t):
             continue
         m = SIGNATURE_RE.match(t)
-        if m and not re.search(r"(?:主办|承办|协办|会办)$", m.group(1)):
+        if m and not _FIND_REPLYING_AGENCY_RE2.search(m.group(1)):
             return m.group(1)
     if title:
         m = _TITLE_PREFIX_RE.match(_YEAR_PREFIX_RE.sub("", title))
@@ -528,7 +572,7 @@ def find_replying_agency(
             return m.group(1)
     for i, line in enumerate(header):
         m = _LONE_AGENCY_RE.match(line.strip())
-        if m and i + 1 < len(header) and re.match(r"^(?:关于|对|就)", header[i + 1].strip()):
+        if m and i + 1 < len(header) and _FIND_REPLYING_AGENCY_RE3.match(header[i + 1].strip()):
             return m.group(1)
     if title:
         # "对…第3号建议的答复（水利局）"
@@ -552,7 +596,7 @@ def find_replying_agency(
         v = meta.get(key)
         if v and _agency_like(v) and not _GENERIC_OFFICE_RE.search(v):
             return v
-    if contact and contact.department and re.search(rf"{CONTACT_UNIT_SUFFIX}$", contact.department):
+    if contact and contact.department and _FIND_REPLYING_AGENCY_RE4.search(contact.department):
         return contact.department
     return None
 
@@ -744,13 +788,16 @@ _CLASS_WORDS = (
 def find_handling_class(texts: list[str]) -> str | None:
     """A, B or C (办理结果类别) when stated: ``类别：A类``, ``办理结果：B``, ``…35号B类``, ``（C类）``."""
     for text in texts:
-        for rx in _CLASS_RES:
-            m = rx.search(text)
-            if m:
-                return m.group(1)
-        for rx, cls in _CLASS_WORDS:
-            if rx.search(text):
-                return cls
+        # every pattern of _CLASS_RES holds a letter A, B or C; every pattern of _CLASS_WORDS 结果 or 类别
+        if "A" in text or "B" in text or "C" in text:
+            for rx in _CLASS_RES:
+                m = rx.search(text)
+                if m:
+                    return m.group(1)
+        if "结果" in text or "类别" in text:
+            for rx, cls in _CLASS_WORDS:
+                if rx.search(text):
+                    return cls
     return None
 
 
@@ -777,21 +824,29 @@ def _balance_parens(v: str) -> str:
     return v
 
 
+_FIND_CONTACT_RE1 = re.compile(r"联\s*系|电\s*话|手\s*机")
+_FIND_CONTACT_RE2 = re.compile(r"电话|方式|单位|地址")
+_FIND_CONTACT_RE3 = re.compile(r"(?:19|20)\d{2}$")
+_FIND_CONTACT_RE4 = re.compile(r"联系|电\s*话|手\s*机")
+_FIND_CONTACT_RE5 = re.compile(r"\s+")
+_FIND_CONTACT_RE6 = re.compile(r"联系|电话|邮编|地址")
+
+
 def find_contact(lines: list[str]) -> Contact | None:
     """``{name, phone, department}`` from the contact lines (联系人：何伟慧 市…处 联系电话：2781260)."""
     text = " ".join(lines)
-    if not re.search(r"联\s*系|电\s*话|手\s*机", text):
+    if not _FIND_CONTACT_RE1.search(text):
         return None
     name = phone = dept = None
     m = _NAME_RE.search(text)
-    if m and not re.match(r"电话|方式|单位|地址", m.group(1)):
+    if m and not _FIND_CONTACT_RE2.match(m.group(1)):
         name = m.group(1)
     for m in _PHONE_RE.finditer(text):
         cand = m.group(1)
-        if re.match(r"(?:19|20)\d{2}$", cand):
+        if _FIND_CONTACT_RE3.match(cand):
             continue
-        if re.search(r"联系|电\s*话|手\s*机", text[max(0, m.start() - 30) : m.end()]):
-            phone = re.sub(r"\s+", "", cand)
+        if _FIND_CONTACT_RE4.search(text[max(0, m.start() - 30) : m.end()]):
+            phone = _FIND_CONTACT_RE5.sub("", cand)
             break
     m = _DEPT_LABEL_RE.search(text)
     if m:
@@ -803,7 +858,7 @@ def find_contact(lines: list[str]) -> Contact | None:
             rest = text[text.find(name) + len(name) :]
         for m in _DEPT_RE.finditer(rest):
             cand = m.group(1)
-            if not re.search(r"联系|电话|邮编|地址", cand):
+            if not _FIND_CONTACT_RE6.search(cand):
                 dept = cand
                 break
     if not (name or phone or dept):

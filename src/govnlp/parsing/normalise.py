@@ -34,6 +34,8 @@ _TONE = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
 # pinyin that a conversion left after a character: 關(guān)于, 現（xiàn）在
 _PINYIN_RE = re.compile(rf"(?<=[\u4e00-\u9fff])[(（](?=[a-zü]*[{_TONE}])[a-zü{_TONE}]{{1,7}}[)）]")
 _TONE_CHAR_RE = re.compile(f"[{_TONE}]")  # rare in Chinese text: a fast first test
+# an odd space or a tone mark: one scan of the text tells that neither needs work (the common case)
+_ODD_OR_TONE_RE = re.compile("[" + "".join(chr(k) for k in _SPACE_TABLE) + _TONE + "]")
 _PINYIN_HINT_RE = re.compile(rf"[(（](?=[a-zü]*[{_TONE}])")
 _PIPES_RE = re.compile(r"\|[| ]*")
 _SPACES_RE = re.compile(r"[ ]{2,}")
@@ -90,6 +92,7 @@ _DEBRIS_LINE_RE = re.compile(
     r"登录\s*\|?\s*注册|\[?\s*打印\s*\]?\s*\[?\s*关闭\s*\]?|【\s*字体.*|字体[：:].*|文字大小.*|"
     r"浏览(?:量|次数)?[：:]\s*\d*|点击(?:数|量)?[：:]?\s*\d*|访问量.*|\d+|[>＞»›\-]+)$"
 )
+_DEBRIS_WORDS_RE = re.compile("|".join(re.escape(w) for w in _DEBRIS_WORDS))
 _BREADCRUMB_RE = re.compile(r"首页\s*(?:[>＞»›]|&gt;)|(?:[>＞»›]\s*[\u4e00-\u9fff]{2,10}\s*){2,}")
 _FOOTER_HOST_RE = re.compile(
     r"^主办(?:单位)?\s*[：:].*(?:人民政府|政府办公室|承办|版权|备案|联系方式|地址|网站)"
@@ -324,13 +327,15 @@ class CleanText:
 
 def _clean_chars(raw: str) -> str:
     text = raw.replace("_x000D_", "\n").replace("\r\n", "\n").replace("\r", "\n")
-    if _ODD_SPACE_RE.search(text):
+    odd_or_tone = _ODD_OR_TONE_RE.search(text) is not None
+    if odd_or_tone and _ODD_SPACE_RE.search(text):
         text = text.translate(_SPACE_TABLE)
     if "<" in text:
         text = _TAG_RE.sub(" ", text)
     if "&" in text:
         text = _ENTITY_RE.sub(lambda m: html.unescape(m.group(0)), text).translate(_SPACE_TABLE)
-    if _TONE_CHAR_RE.search(text) and _PINYIN_HINT_RE.search(text):
+        odd_or_tone = True  # an entity may have been a tone mark (&aacute;)
+    if odd_or_tone and _TONE_CHAR_RE.search(text) and _PINYIN_HINT_RE.search(text):
         text = _PINYIN_RE.sub("", text)
     return text
 
@@ -427,26 +432,26 @@ def _pipe_table_meta(text: str) -> tuple[dict[str, str], set[int]]:
     return meta, rows
 
 
-_NO_CJK_JUNK_RE = re.compile(
-    r"^[^\u4e00-\u9fff\d]{1,20}$|^[^\u4e00-\u9fff]*[A-Za-z_][^\u4e00-\u9fff]*$|\.(?:png|jpe?g|gif|bmp|svg|webp)$",
-    re.I,
-)
+# a line without Chinese (short, or holding a letter), or an image file name; the ``^`` alternatives are
+# matched at the start only and the file name is searched for only when the line holds a dot (one
+# ``search`` of the whole alternation tried every alternative at every position of the line)
+_NO_CJK_JUNK_RE = re.compile(r"[^\u4e00-\u9fff\d]{1,20}$|[^\u4e00-\u9fff]*[A-Za-z_][^\u4e00-\u9fff]*$", re.I)
+_IMAGE_NAME_RE = re.compile(r"\.(?:png|jpe?g|gif|bmp|svg|webp)$", re.I)
+_PHONE_DIGITS_RE = re.compile(r"\d{7,}")
 
 
 def _is_debris(line: str, m_line: str) -> bool:
     if len(line) > 200:
         return False
-    if _NO_CJK_JUNK_RE.search(m_line) and not re.search(r"\d{7,}", m_line):
+    if (
+        _NO_CJK_JUNK_RE.match(m_line) or ("." in m_line and _IMAGE_NAME_RE.search(m_line))
+    ) and not _PHONE_DIGITS_RE.search(m_line):
         return True
     if len(line) <= 40 and _DEBRIS_LINE_RE.match(m_line):
         return True
     if _FOOTER_HOST_RE.match(m_line):
         return True
-    if len(line) <= 200:
-        for w in _DEBRIS_WORDS:
-            if w in m_line:
-                # a long content line that merely mentions a word stays
-                return len(line) <= 80 or "。" not in m_line
-        if _BREADCRUMB_RE.search(m_line) and "。" not in m_line:
-            return True
-    return False
+    if _DEBRIS_WORDS_RE.search(m_line):  # any of _DEBRIS_WORDS, in one scan
+        # a long content line that merely mentions a word stays
+        return len(line) <= 80 or "。" not in m_line
+    return "。" not in m_line and _BREADCRUMB_RE.search(m_line) is not None

@@ -218,6 +218,11 @@ class _Head:
     contact: Contact | None
 
 
+_HEADER_RE1 = re.compile(r"^关于.{2,}(?:建议|提案|议案)$")
+_HEADER_RE2 = re.compile(r"会办|协办")
+_HEADER_RE3 = re.compile(rf"{OFFICE_SUFFIX}$")
+
+
 def _header(page: _Page) -> _Head:
     ntexts, meta = page.ntexts, page.meta
     header_lines, opening_lines, closing_lines = page.header_lines, page.opening_lines, page.closing_lines
@@ -242,7 +247,7 @@ def _header(page: _Page) -> _Head:
         kind = "留言答复"  # an untitled reply speaking to a person: a message reply
     assembly_src = "\n".join([title or "", head])
     proposal_title = H.find_proposal_title(head, meta, title)
-    if proposal_title is None and title and re.match(r"^关于.{2,}(?:建议|提案|议案)$", title):
+    if proposal_title is None and title and _HEADER_RE1.match(title):
         proposal_title = title
     addressee = H.find_addressee(salutation)
     lead, co = H.find_agencies(head)
@@ -257,8 +262,8 @@ def _header(page: _Page) -> _Head:
         kind == "其他"
         and lead is None
         and addressee
-        and re.search(r"会办|协办", (title or "") + head)
-        and re.search(rf"{OFFICE_SUFFIX}$", addressee)
+        and _HEADER_RE2.search((title or "") + head)
+        and _HEADER_RE3.search(addressee)
     ):
         # a 会办/协办 opinion is addressed to the lead agency and written by a co-agency
         lead = addressee
@@ -405,6 +410,9 @@ def _open_section(page: _Page, doc_id: str, body: _Body, cur: _Cursor, i: int, m
         sec.body.append(i)
 
 
+_TOPIC_PROBLEM_RE1 = re.compile(r"(?:的)?问题$")
+
+
 def _topic_problem(page: _Page, doc_id: str, body: _Body, cur: _Cursor, i: int) -> bool:
     """A paragraph opening with 关于/针对 that names a problem: a standalone line (``关于…的问题``) or a topic
     label (``关于押金：…``). Returns whether it did."""
@@ -416,7 +424,7 @@ def _topic_problem(page: _Page, doc_id: str, body: _Body, cur: _Cursor, i: int) 
         ptext = problem_text(t)
     elif mu:
         standalone = False
-        ptext = PROBLEM_LEAD_RE.sub("", re.sub(r"(?:的)?问题$", "", mu.group(1))).strip('“”"') or None
+        ptext = PROBLEM_LEAD_RE.sub("", _TOPIC_PROBLEM_RE1.sub("", mu.group(1))).strip('“”"') or None
     if not ptext:
         return False
     p = page.paras[i]
@@ -597,18 +605,21 @@ def _section_measures(
 
 def _paragraphs(page: _Page, doc_id: str) -> tuple[Paragraph, ...]:
     text = page.text
-    return tuple(
-        Paragraph(
-            id=content_id(doc_id, str(i), text[p.start : p.end], prefix="p-"),
-            index=i,
-            role=p.role,
-            section=p.section,
-            problem=p.problem,
-            text=text[p.start : p.end],
-            measures=tuple(p.measure_ids),
+    out = []
+    for i, p in enumerate(page.paras):
+        ptext = text[p.start : p.end]
+        out.append(
+            Paragraph(
+                id=content_id(doc_id, str(i), ptext, prefix="p-"),
+                index=i,
+                role=p.role,
+                section=p.section,
+                problem=p.problem,
+                text=ptext,
+                measures=tuple(p.measure_ids),
+            )
         )
-        for i, p in enumerate(page.paras)
-    )
+    return tuple(out)
 
 
 def _join(text: str, paras: list[Para], idx: list[int], start: int, end: int) -> str:

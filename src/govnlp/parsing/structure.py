@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from govnlp.parsing.vocabulary import (
     ACK_RE,
     CIRCLED,
-    CLOSING_RE,
     CLOSING_START,
     CN_NUM,
     CN_YEAR_DIGITS,
@@ -50,7 +49,9 @@ _AFTER_WS_RE = re.compile(rf"{ENUM_START}|{CLOSING_START}|{DATE_AR}|{DATE_CN}")
 _SENT_END = set("。！？；：!?")
 _TITLE_ENDS = {"答复", "复函", "的函", "意见", "回复"}
 _AFTER_WS_FIRST = set(CN_NUM + "0123456789（" + CIRCLED + "联感衷再谢最此特抄附")
-_INLINE_L1_RE = re.compile(rf"[{CN_NUM}][{CN_NUM}]{{0,2}}、")
+# a 一、 heading run into the previous sentence: "…。二、…" (the sentence end opens the pattern, so the regex
+# engine skips ahead to the few sentence ends instead of trying every 一 of the text)
+_INLINE_L1_RE = re.compile(rf"[。：！；]([{CN_NUM}]{{1,3}})、")
 _SALUTATION_PREFIX_RE = re.compile(
     r"^(?:尊敬的)?(?:(?:网友|市民|群众|同志|先生|女士|UU\d+)[^：。！？，]{0,24}?|[^：。！？，]{1,30}?(?:网友|代表|委员|同志|先生|女士|[”\"]))："
     r"|^(?:网友)?“(?:UU)?[^”。，]{1,30}”(?![：:，！\s]|您好|你好)"
@@ -151,9 +152,7 @@ def _split_line(norm: str, start: int, end: int) -> list[tuple[int, int]]:
         cuts.add(m0.end())
     if "、" in seg:
         for m in _INLINE_L1_RE.finditer(seg):
-            i = m.start()
-            if i > 0 and seg[i - 1] in "。：！；":
-                cuts.add(i)
+            cuts.add(m.start(1))
     if "日" in seg[-3:]:
         md = TRAILING_DATE_RE.search(seg, max(0, len(seg) - 20))
         if (
@@ -254,17 +253,32 @@ _BARE_SALUTATION_RE = re.compile(
 )
 
 
+# CLOSING_RE cut in two (the same test, about 3x faster on a paragraph): its ``^`` alternatives, tried at
+# the start only, and the two that end the text, which open with a word the regex engine can skip ahead to
+# (``CLOSING_RE.search`` tried every ``^`` alternative at every position of the paragraph)
+_CLOSING_AT_START_RE = re.compile(
+    r"(?:最后|再次|衷心|非常|诚挚|真诚)?[，,]?\s*(?:再次|衷心|真诚)?(?:感谢|谢谢|欢迎)"
+    r"|(?:此复|特此|专此)|(?:抄\s*送|抄\s*报|送|抄\s*发)[：:]|附件|（此件|（此文件|（本件"
+    r"|以上(?:意见|答复|情况|办理意见)|(?:领导署名|签发人|签发|审核|核稿人|经办人)[：:]|公开(?:属性|方式|类型)"
+    r"|(?:主动公开|依申请公开|不予公开)"
+)
+_CLOSING_AT_END_RE = re.compile(
+    r"(?:继续|一如既往|多提|今后).{0,20}(?:关心|关注|支持|监督|意见|建议)[！!。]?$|供参考[。！]?$"
+)
+_PUBLICATION_NOTE_RE = re.compile(r"^[（(]?(?:此件|此文件|本件)?(?:公开发布|主动公开|不予公开|依申请公开)")
+
+
 def _is_closing(text: str) -> bool:
     if DATE_ONLY_RE.match(text):
         return True
-    if len(text) <= 120 and CLOSING_RE.search(text):
-        return True
+    if len(text) <= 120 and (_CLOSING_AT_START_RE.match(text) or _CLOSING_AT_END_RE.search(text)):
+        return True  # CLOSING_RE.search(text)
     if len(text) <= 60 and SIGNATURE_RE.match(text) and "：" not in text:
         return True
-    return bool(
-        len(text) <= 30
-        and re.match(r"^[（(]?(?:此件|此文件|本件)?(?:公开发布|主动公开|不予公开|依申请公开)", text)
-    )
+    return bool(len(text) <= 30 and _PUBLICATION_NOTE_RE.match(text))
+
+
+_ASSIGN_ROLES_RE1 = re.compile(rf"^[{CN_NUM}]是")
 
 
 def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int, int]:
@@ -314,7 +328,7 @@ def assign_roles(norm: str, paras: list[Para]) -> tuple[int, int, int, int]:
                 len(t) <= 80
                 and "。" not in t
                 and not _HEADING_START_RE.match(t)
-                and not re.match(rf"^[{CN_NUM}]是", t)
+                and not _ASSIGN_ROLES_RE1.match(t)
             ):
                 body_start += 1
             else:
