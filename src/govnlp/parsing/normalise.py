@@ -421,7 +421,7 @@ def _pipe_table_meta(text: str) -> tuple[dict[str, str], set[int]]:
         if len(line) > 400 or line.count("|") < 3:
             continue  # a metadata row is short
         cells = [c.strip() for c in line.split("|")]
-        keys = [matching_form(c).replace(" ", "") if len(c) <= 8 else "" for c in cells]
+        keys = [matching_form(c).replace(" ", "") if c and len(c) <= 8 else "" for c in cells]
         if sum(k in _META_KEY_SET for k in keys) < 2:
             continue  # a table row with at least two known keys is a metadata row
         rows.add(row)
