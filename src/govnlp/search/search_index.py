@@ -86,6 +86,10 @@ def resolve_embedder(spec: Embedder | str | None) -> Embedder:
 class SearchIndex:
     """Hybrid dense + BM25 search over reply units with metadata filters.
 
+    ``index.reranker = FOLDER`` (or a :class:`~govnlp.search.reranker.CrossEncoderReranker`) re-orders
+    every search's hits with a cross-encoder; ``search(..., reranker=)`` does it for one call (False: none).
+    Not saved with the index (see :mod:`govnlp.search.reranker`).
+
     Threads: one writer and many readers at a time. :meth:`add`, :meth:`upsert` and :meth:`delete` take a
     write lock (after encoding, so searches go on while new texts are embedded); :meth:`search`,
     :meth:`search_batch`, :meth:`get`, :meth:`ids` and :meth:`save` take a read lock, and each sees the
@@ -410,8 +414,17 @@ class SearchIndex:
             return None
         return np.array([self._label[rid] for rid, r in self._records.items() if pred(r)], dtype=np.int64)
 
+    #: a cross-encoder folder or CrossEncoderReranker applied to every search (not saved; see search_batch)
+    reranker: Any = None
+
     def search(
-        self, query: str, *, k: int = 10, mode: str = DEFAULT_MODE, filters: Mapping[str, Any] | None = None
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        mode: str = DEFAULT_MODE,
+        filters: Mapping[str, Any] | None = None,
+        reranker: Any = None,
     ) -> list[Hit]:
         """The ``k`` best records for ``query``.
 
@@ -435,7 +448,7 @@ class SearchIndex:
             raise TypeError(
                 f"search() expects one query str, got {type(query).__name__}; use search_batch() for lists"
             )
-        return self.search_batch([query], k=k, mode=mode, filters=filters)[0]
+        return self.search_batch([query], k=k, mode=mode, filters=filters, reranker=reranker)[0]
 
     def search_batch(
         self,
@@ -445,8 +458,13 @@ class SearchIndex:
         mode: str = DEFAULT_MODE,
         filters: Mapping[str, Any] | None = None,
         show_progress_bar: bool | None = None,
+        reranker: Any = None,
     ) -> list[list[Hit]]:
         """:meth:`search` for many queries (encoded in one batch with ``kind="query"``).
+
+        ``reranker``: a cross-encoder folder or CrossEncoderReranker that re-orders the top
+        ``max(k, rerank_top)`` candidates (see :mod:`govnlp.search.reranker`); None uses ``self.reranker``,
+        False none.
 
         Safe to call from many threads while another thread adds, upserts or deletes: each call sees the
         index either before or after a change, never in between.
@@ -469,6 +487,12 @@ class SearchIndex:
                     f"query {i} holds the lone surrogate {q[exc.start]!r} at position {exc.start}, which is "
                     "not text; decode the input correctly (or drop that character)."
                 ) from None
+        if reranker is not False and (reranker if reranker is not None else self.reranker) is not None:
+            from govnlp.search.reranker import reranked_search
+
+            rr = reranker if reranker is not None else self.reranker
+            opts = {"mode": mode, "filters": filters, "show_progress_bar": show_progress_bar}
+            return reranked_search(self, queries, k=k, reranker=rr, **opts)
         live = [i for i, q in enumerate(queries) if q.strip()]  # blank queries have no hits
         out: list[list[Hit]] = [[] for _ in queries]
         qvecs = None
