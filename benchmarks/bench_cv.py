@@ -286,6 +286,11 @@ def nested(
 #: The library default before this benchmark (govnlp 0.x): cleaned replies, window-averaged dense, the
 #: max-normalised bm25+tfidf mix, z-scored score fusion with dense weight 0.4.
 DEFAULT_BEFORE = "hybrid[dense/clean/mean + bm25+tfidf/clean | zscore0.4]"
+#: The library default after this benchmark: the same with first-window embeddings of long replies. The
+#: selection rule's simplest candidate within one standard error (BM25 over bigrams alone, dense weight
+#: 0.5) was not taken: it loses 0.008 on messages, and bigram-only BM25 is one of the lexical choices the
+#: issue suspects out of domain (it is the weakest lexical scorer on messages here, 0.760 vs TF-IDF 0.783).
+DEFAULT_AFTER = "hybrid[dense/clean/first + bm25+tfidf/clean | zscore0.4]"
 #: Simplicity order used to break near-ties (fewer steps and fewer tuned numbers first).
 _SIMPLE = {
     "rrf60": 0,
@@ -467,9 +472,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(summary(res, base))
     print("selection:", json.dumps(res["selection"], indent=1))
     if res["selection"]:
-        res["default_after"] = res["selection"]["chosen"]
+        res["default_after"] = DEFAULT_AFTER
         out.write_text(json.dumps(res, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
-        print(summary(res, [res["default_before"], res["selection"]["chosen"], res["selection"]["best"]]))
+        print(
+            summary(
+                res,
+                [res["default_before"], DEFAULT_AFTER, res["selection"]["chosen"], res["selection"]["best"]],
+            )
+        )
     print("nested:", json.dumps({k: v for k, v in res["nested_loyo"].items() if k != "per_fold"}))
     print(f"wrote {out}")
     return 0

@@ -249,6 +249,114 @@ def match_table() -> list[str]:
     return rows
 
 
+def cv_table() -> list[str]:
+    d = _load("bench_cv")
+    if d is None:
+        return []
+    r = d["results"]
+    before, after = d.get("default_before"), d.get("default_after")
+    names = [
+        (before, "default before (hybrid: dense cleaned, window-averaged + bm25+tfidf cleaned, z-score 0.4)"),
+        (after, "default after (the same with first-window embeddings)"),
+        ("SearchIndex default", "default after, through SearchIndex (product path)"),
+        ("SearchIndex previous default", "default before, through SearchIndex (product path)"),
+        (
+            d.get("selection", {}).get("chosen"),
+            "simplest within one SE of the best (not taken, see bench_cv.py)",
+        ),
+        (
+            "hybrid[dense/raw/first + sk-tfidf/raw/fit-replies+queries | rrf60]",
+            "plain RRF: dense first window, raw + char TF-IDF",
+        ),
+        (
+            "hybrid[dense/clean/first + sk-tfidf/raw/fit-replies+queries | rrf60]",
+            "plain RRF: dense first window (cleaned) + char TF-IDF (raw)",
+        ),
+        (d.get("selection", {}).get("best"), "best hybrid the library can build"),
+        (
+            "hybrid[dense/clean/first + bm25+tfidf/raw | zscore0.4]",
+            "best overall: dense cleaned + bm25+tfidf on raw replies",
+        ),
+        ("dense/clean/mean", "dense, cleaned, window-averaged"),
+        ("dense/clean/first", "dense, cleaned, first window"),
+        ("dense/raw/mean", "dense, raw, window-averaged"),
+        ("dense/raw/first", "dense, raw, first window"),
+        (
+            "sk-tfidf/raw/fit-replies+queries",
+            "char TF-IDF (sklearn), raw, IDF on replies + queries (reference)",
+        ),
+        ("sk-tfidf/raw/fit-replies", "char TF-IDF (sklearn), raw, IDF on replies"),
+        ("tfidf/raw", "govnlp tfidf, raw"),
+        ("tfidf/clean", "govnlp tfidf, cleaned"),
+        ("bm25-bigram-only/clean", "govnlp bm25 (bigrams only), cleaned"),
+        ("bm25+tfidf/clean", "govnlp bm25+tfidf (max-normalised mix), cleaned"),
+        ("bm25+tfidf/raw", "govnlp bm25+tfidf, raw"),
+    ]
+    q = d["protocol"]["queries"]
+    rows = [
+        "### Leave one year out (`benchmarks/bench_cv.py`)",
+        "",
+        f"Every eval message of a year against all {d['protocol']['corpus'].split()[1]} replies of "
+        f"message_reply/dev.jsonl; folds {', '.join(q['messages'])} (2011 in 2012); "
+        f"{sum(q['proposals'].values())} proposal queries pooled. Embedder: {d['embedder']['name'] if d.get('embedder') else '–'}. "
+        "MRR@10: mean over folds (spread: SD over folds), proposals pooled.",
+        "",
+        "| system | messages MRR@10 (fold mean ± SD) | proposals MRR@10 |",
+        "|---|---|---|",
+    ]
+    seen = set()
+    for key, label in names:
+        if key is None or key not in r or (key, label) in seen:
+            continue
+        seen.add((key, label))
+        x = r[key]
+        rows.append(
+            f"| {label} | {_f(x['messages']['fold_mean'])} ± {_f(x['messages']['fold_sd'])} | "
+            f"{_f(x['proposals']['pooled'])} |"
+        )
+    n = d.get("nested_loyo")
+    if n:
+        rows.append("")
+        rows.append(
+            f"Nested check (the best hybrid on the other folds, scored on the held-out fold): messages "
+            f"{_f(n['messages_fold_mean'])}, proposals {_f(n['proposals_pooled'])}."
+        )
+    if after:
+        rows.append(f"Chosen default: `{after}`.")
+    return rows
+
+
+def rank_table() -> list[str]:
+    d = _load("bench_rank")
+    if d is None:
+        return []
+    rows = [
+        "### Learned ranking and relevance (`benchmarks/bench_rank.py`)",
+        "",
+        "The ranking head fitted on the other years' messages (the user's history), tested on the held-out "
+        f"year (leave one year out) over the top-{d['protocol']['depth']} dense and lexical candidates of the default "
+        "index. Relevance: the top hit's probability, with the held-out year's replies in the index (present) "
+        "and removed (absent).",
+        "",
+        "| system | messages MRR@10 (fold mean ± SD) | proposals MRR@10 | present ≥ 0.5 | absent < 0.5 |",
+        "|---|---|---|---|---|",
+    ]
+    b = d["default_hybrid"]
+    rows.append(
+        f"| default hybrid | {_f(b['messages_fold_mean'])} ± {_f(b['messages_fold_sd'])} | {_f(b['proposals_pooled'])} | – | – |"
+    )
+    for m in ("logreg", "lambdarank"):
+        x = d.get(m)
+        if not x:
+            continue
+        rel = x["relevance"]["0.5"]
+        rows.append(
+            f"| ranker: {m} | {_f(x['messages_fold_mean'])} ± {_f(x['messages_fold_sd'])} | "
+            f"{_f(x['proposals_pooled'])} | {_f(rel['present_above'])} | {_f(rel['absent_below'])} |"
+        )
+    return rows
+
+
 def lexical_table() -> list[str]:
     d = _load("bench_lexical_speed")
     if d is None:
@@ -653,6 +761,8 @@ def tables() -> str:
         embed_table(),
         search_table(),
         match_table(),
+        cv_table(),
+        rank_table(),
         speed_table(),
         lexical_table(),
         classify_table(),
