@@ -8,8 +8,9 @@ hashable and safe to share; ``to_dict`` writes them as JSON lists and every key 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "REPLY_KINDS",
@@ -33,6 +34,32 @@ PARAGRAPH_ROLES = ("opening", "section_heading", "problem", "body", "closing", "
 
 
 _sha1 = hashlib.sha1
+_T = TypeVar("_T")
+
+
+def direct_constructor(cls: type[_T]) -> Callable[..., _T]:
+    """A constructor of the frozen dataclass ``cls`` for the parser's hot loops: it sets the fields directly,
+    where the generated ``__init__`` calls ``object.__setattr__`` once per field (about 3x faster; a seed
+    reply builds some 120 paragraphs, measures and figures). Every field must be given, by name; the object
+    equals, hashes and serialises as one made by ``cls(...)``.
+
+    Raises:
+        TypeError: ``cls`` has a ``__post_init__`` (it would be skipped), or a call misses or adds a field.
+    """
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} has __post_init__; build it with {cls.__name__}(...)")
+    names = frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
+    new = object.__new__
+
+    def build(**values: Any) -> _T:
+        if values.keys() != names:
+            raise TypeError(f"{cls.__name__} needs exactly the fields {sorted(names)}, got {sorted(values)}")
+        obj = new(cls)
+        obj.__dict__.update(values)
+        return obj
+
+    build.__name__ = f"new_{cls.__name__.lower()}"
+    return build
 
 
 def content_id(*parts: str, prefix: str = "", length: int = 16) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from govnlp.documents import Figure
+from govnlp.documents import Figure, direct_constructor
 
 __all__ = ["FIGURE_RE", "find_figures"]
 
@@ -115,6 +115,7 @@ FIGURE_RE = re.compile(
     rf"(?<![\d.〔])([0-9]{{1,3}}(?:，[0-9]{{3}}){{1,6}}(?![0-9])|[0-9]{{1,20}}(?:\.[0-9]{{1,20}})?)"
     rf"{_GAP}(余|多)?{_GAP}(万|亿|千|百)?{_GAP}({_UNIT_ALT})?"
 )
+_new_figure = direct_constructor(Figure)
 _CLAUSE_START = set('，。；：、！？,;:（）()《》“”"\n ')
 _MAX_CONTEXT = 24
 _BAD_BEFORE = set(".〔第")
@@ -165,6 +166,9 @@ def find_figures(norm: str, orig: str, offset: int = 0) -> list[tuple[int, Figur
         md = last_delim(norm, lo, start)
         s = md.end() if md else lo
         out.append(
-            (offset + start, Figure(value=value, unit=(mult or "") + (unit or ""), text=orig[s:end].strip()))
+            (
+                offset + start,
+                _new_figure(value=value, unit=(mult or "") + (unit or ""), text=orig[s:end].strip()),
+            )
         )
     return out

@@ -19,7 +19,17 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from govnlp.documents import Contact, Figure, Measure, Paragraph, Problem, ReplyDocument, Section, content_id
+from govnlp.documents import (
+    Contact,
+    Figure,
+    Measure,
+    Paragraph,
+    Problem,
+    ReplyDocument,
+    Section,
+    content_id,
+    direct_constructor,
+)
 from govnlp.errors import ParseError
 from govnlp.parsing import header as H
 from govnlp.parsing.figures import find_figures
@@ -39,6 +49,9 @@ from govnlp.parsing.structure import (
     split_paragraphs,
 )
 from govnlp.parsing.vocabulary import L1_RE, L2_RE, OFFICE_SUFFIX, SELF_AGENCY_RE, cn_to_int
+
+_new_measure = direct_constructor(Measure)
+_new_paragraph = direct_constructor(Paragraph)
 
 __all__ = ["parse_reply"]
 
@@ -492,7 +505,7 @@ def _measure(
     mid = content_id(doc_id, str(index), text, prefix="m-")
     for j in para_ids:
         page.paras[j].measure_ids.append(mid)
-    return Measure(
+    return _new_measure(
         id=mid,
         section=where[0],
         problem=where[1],
@@ -609,7 +622,7 @@ def _paragraphs(page: _Page, doc_id: str) -> tuple[Paragraph, ...]:
     for i, p in enumerate(page.paras):
         ptext = text[p.start : p.end]
         out.append(
-            Paragraph(
+            _new_paragraph(
                 id=content_id(doc_id, str(i), ptext, prefix="p-"),
                 index=i,
                 role=p.role,
