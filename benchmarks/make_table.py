@@ -64,7 +64,15 @@ def parse_table() -> list[str]:
         f"{_f(ex.get('agency_accuracy_relaxed'))} |",
     ]
     fr = ex.get("found_rate", {})
-    fields = ["title", "proposal_number", "addressee", "replying_agency", "date", "measures", "figures"]
+    fields = [
+        "title",
+        "proposal_number",
+        "addressee",
+        "replying_agency",
+        "date",
+        "measures",
+        "figures",
+    ]
     rows.append(
         "| reply_excerpts field found-rate | " + ", ".join(f"{k} {_f(fr.get(k), 2)}" for k in fields) + " |"
     )
@@ -201,7 +209,14 @@ def search_table() -> list[str]:
                 f"| hybrid, tuned model, re-chosen weight | {_f(_get(h, 'messages', 'test', 'mrr@10'))} | "
                 f"{_f(_get(h, 'proposals', 'test', 'mrr@10'))} |",
             ]
-        gain = _get(ad, "gain_over_char_tfidf", "test", "after_fusion_retuned", "hybrid", "messages")
+        gain = _get(
+            ad,
+            "gain_over_char_tfidf",
+            "test",
+            "after_fusion_retuned",
+            "hybrid",
+            "messages",
+        )
         if gain is not None:
             rows += [
                 "",
@@ -257,7 +272,7 @@ def cv_table() -> list[str]:
     before, after = d.get("default_before"), d.get("default_after")
     names = [
         (before, "default before (hybrid: dense cleaned, window-averaged + bm25+tfidf cleaned, z-score 0.4)"),
-        (after, "default after (the same with first-window embeddings)"),
+        (after, "default after: dense cleaned, first window + bm25+tfidf on raw replies, z-score 0.4"),
         ("SearchIndex default", "default after, through SearchIndex (product path)"),
         ("SearchIndex previous default", "default before, through SearchIndex (product path)"),
         (
@@ -272,7 +287,7 @@ def cv_table() -> list[str]:
             "hybrid[dense/clean/first + sk-tfidf/raw/fit-replies+queries | rrf60]",
             "plain RRF: dense first window (cleaned) + char TF-IDF (raw)",
         ),
-        (d.get("selection", {}).get("best"), "best hybrid the library can build"),
+        (d.get("selection", {}).get("best"), "best with one cleaning setting for both sides"),
         (
             "hybrid[dense/clean/first + bm25+tfidf/raw | zscore0.4]",
             "best overall: dense cleaned + bm25+tfidf on raw replies",
@@ -306,9 +321,9 @@ def cv_table() -> list[str]:
     ]
     seen = set()
     for key, label in names:
-        if key is None or key not in r or (key, label) in seen:
+        if key is None or key not in r or key in seen:
             continue
-        seen.add((key, label))
+        seen.add(key)
         x = r[key]
         rows.append(
             f"| {label} | {_f(x['messages']['fold_mean'])} ± {_f(x['messages']['fold_sd'])} | "
@@ -334,8 +349,8 @@ def rank_table() -> list[str]:
         "### Learned ranking and relevance (`benchmarks/bench_rank.py`)",
         "",
         "The ranking head fitted on the other years' messages (the user's history), tested on the held-out "
-        f"year (leave one year out) over the top-{d['protocol']['depth']} dense and lexical candidates of the default "
-        "index. Relevance: the top hit's probability, with the held-out year's replies in the index (present) "
+        f"year (leave one year out) over the top-{d['protocol']['depth']} dense and lexical candidates of an index "
+        "with first-window embeddings and the lexical side on cleaned replies. Relevance: the top hit's probability, with the held-out year's replies in the index (present) "
         "and removed (absent).",
         "",
         "| system | messages MRR@10 (fold mean ± SD) | proposals MRR@10 | present ≥ 0.5 | absent < 0.5 |",
@@ -647,7 +662,10 @@ def serve_table() -> list[str]:
     for key, name in (
         ("api_search", "`GET /api/search` (k=5, every third with filters)"),
         ("page_search", "`GET /?q=…` (the rendered page)"),
-        ("api_match", f"`POST /api/match` ({d['api_match']['items_per_proposal']} items, k=5 each)"),
+        (
+            "api_match",
+            f"`POST /api/match` ({d['api_match']['items_per_proposal']} items, k=5 each)",
+        ),
     ):
         r = d[key]
         rows.append(
@@ -667,7 +685,10 @@ def scale_table() -> list[str]:
     d = _load("bench_scale")
     if d is None:
         return []
-    rows = ["### Scaling out (`benchmarks/bench_scale.py`, synthetic reply paragraphs)", ""]
+    rows = [
+        "### Scaling out (`benchmarks/bench_scale.py`, synthetic reply paragraphs)",
+        "",
+    ]
     enc = d.get("encode")
     if enc:
         rows += [
@@ -783,7 +804,11 @@ def tables() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--write", action="store_true", help="update README.md between the result markers")
+    ap.add_argument(
+        "--write",
+        action="store_true",
+        help="update README.md between the result markers",
+    )
     args = ap.parse_args()
     text = tables()
     if not args.write:

@@ -62,3 +62,24 @@ def test_long_text_is_saved_and_old_indexes_load_as_mean(tmp_path: Path) -> None
     del manifest["long_text"]  # an index saved before the option existed
     (tmp_path / "a" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert SearchIndex.load(tmp_path / "a", embedder=emb).long_text == "mean"
+
+
+def test_lexical_side_indexes_the_raw_text_by_default(tmp_path: Path) -> None:
+    from govnlp.cleaning import clean_for_index
+
+    text = "网友“UU0081234”您好！您反映的路灯问题，街道已安排维修，本周内修复。感谢您的支持！"
+    assert "UU0081234" not in clean_for_index(text)  # the salutation is what cleaning removes
+    records = [{"id": "a", "text": text}, {"id": "b", "text": "垃圾分类投放点已增设。"}]
+    raw = SearchIndex.build(records, embedder="hash", index_type="numpy")
+    assert raw.clean and not raw.clean_lexical
+    assert raw.get("a")["index_text"] == clean_for_index(text)  # what is embedded is still cleaned
+    assert [h.id for h in raw.search("UU0081234", k=2, mode="lexical")] == ["a"]
+    cleaned = SearchIndex.build(records, embedder="hash", index_type="numpy", clean_lexical=True)
+    assert cleaned.search("UU0081234", k=2, mode="lexical") == []
+    raw.save(tmp_path / "raw")
+    manifest = json.loads((tmp_path / "raw" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["clean_lexical"] is False
+    assert not SearchIndex.load(tmp_path / "raw").clean_lexical
+    del manifest["clean_lexical"]  # saved before the option existed: the lexical side was cleaned
+    (tmp_path / "raw" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert SearchIndex.load(tmp_path / "raw").clean_lexical

@@ -36,6 +36,8 @@ class IndexState:
         lexical: the lexical index.
         long_text: how long texts were embedded (``"first"`` window or ``"mean"`` of windows; indexes saved
             before the option existed used ``"mean"``).
+        clean_lexical: whether the lexical side indexed the cleaned text (with ``clean``) or the raw one
+            (indexes saved before the option existed: cleaned).
         ranker: the fitted ranking head (:class:`govnlp.search.ranker.Ranker`) or None.
     """
 
@@ -52,3 +54,4 @@ class IndexState:
     lexical: LexicalIndex
     ranker: Any = None
     long_text: str = "mean"
+    clean_lexical: bool = True
