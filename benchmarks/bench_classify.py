@@ -596,6 +596,10 @@ def run_proposals(args: argparse.Namespace) -> int:
             **{k: round(statistics.mean(x[k] for x in per), 4) for k in ("macro_f1", "accuracy")},
             **{k + "_std": round(statistics.stdev(x[k] for x in per), 4) for k in ("macro_f1", "accuracy")},
         }
+        for name, kw in (("zeroshot_bare_names", {"expand": False}), ("zeroshot", {})):
+            zs = ZeroShotClassifier(Taxonomy.from_labels(sorted(set(ys))), embedder=emb, **kw).fit()
+            rep = evaluate_classifier(zs, [r["title"] for r in sub], ys)
+            entry[name] = {"macro_f1": rep.macro_f1, "accuracy": rep.accuracy, "n": rep.n}
         out["cixi"][body] = entry
         print(f"  cixi {body}: {entry}", flush=True)
         save()

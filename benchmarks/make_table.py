@@ -560,14 +560,16 @@ def classify_proposals_table() -> list[str]:
         ]
     cixi = d.get("cixi") or {}
     if cixi:
-        rows += ["", "| Cixi titles (tfidf on titles) | n | classes | time split macro-F1 | stratified macro-F1 |",
-                 "|---|---|---|---|---|"]  # fmt: skip
+        rows += ["", "| Cixi titles | n | classes | tfidf, time split macro-F1 | tfidf, stratified macro-F1 | "
+                 "zero-shot bare names / + glossary (all titles) |",
+                 "|---|---|---|---|---|---|"]  # fmt: skip
         for body, e in cixi.items():
             t = e.get("time_split") or {}
             rows.append(
                 f"| {body} scheme | {e['n']} | {e['classes']} | "
                 + (f"{_f(t.get('macro_f1'))} ({t['n_train']} → {t['n_test']})" if t else "–")
-                + f" | {_f(_get(e, 'stratified', 'macro_f1'))} ± {_f(_get(e, 'stratified', 'macro_f1_std'))} |"
+                + f" | {_f(_get(e, 'stratified', 'macro_f1'))} ± {_f(_get(e, 'stratified', 'macro_f1_std'))} | "
+                + f"{_f(_get(e, 'zeroshot_bare_names', 'macro_f1'))} / {_f(_get(e, 'zeroshot', 'macro_f1'))} |"
             )
     zs = m.get("zeroshot") or {}
     rows += [
