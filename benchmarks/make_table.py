@@ -64,15 +64,7 @@ def parse_table() -> list[str]:
         f"{_f(ex.get('agency_accuracy_relaxed'))} |",
     ]
     fr = ex.get("found_rate", {})
-    fields = [
-        "title",
-        "proposal_number",
-        "addressee",
-        "replying_agency",
-        "date",
-        "measures",
-        "figures",
-    ]
+    fields = ["title", "proposal_number", "addressee", "replying_agency", "date", "measures", "figures"]
     rows.append(
         "| reply_excerpts field found-rate | " + ", ".join(f"{k} {_f(fr.get(k), 2)}" for k in fields) + " |"
     )
@@ -209,14 +201,7 @@ def search_table() -> list[str]:
                 f"| hybrid, tuned model, re-chosen weight | {_f(_get(h, 'messages', 'test', 'mrr@10'))} | "
                 f"{_f(_get(h, 'proposals', 'test', 'mrr@10'))} |",
             ]
-        gain = _get(
-            ad,
-            "gain_over_char_tfidf",
-            "test",
-            "after_fusion_retuned",
-            "hybrid",
-            "messages",
-        )
+        gain = _get(ad, "gain_over_char_tfidf", "test", "after_fusion_retuned", "hybrid", "messages")
         if gain is not None:
             rows += [
                 "",
@@ -560,16 +545,14 @@ def classify_proposals_table() -> list[str]:
         ]
     cixi = d.get("cixi") or {}
     if cixi:
-        rows += ["", "| Cixi titles | n | classes | tfidf, time split macro-F1 | tfidf, stratified macro-F1 | "
-                 "zero-shot bare names / + glossary (all titles) |",
-                 "|---|---|---|---|---|---|"]  # fmt: skip
+        rows += ["", "| Cixi titles (tfidf on titles) | n | classes | time split macro-F1 | stratified macro-F1 |",
+                 "|---|---|---|---|---|"]  # fmt: skip
         for body, e in cixi.items():
             t = e.get("time_split") or {}
             rows.append(
                 f"| {body} scheme | {e['n']} | {e['classes']} | "
                 + (f"{_f(t.get('macro_f1'))} ({t['n_train']} → {t['n_test']})" if t else "–")
-                + f" | {_f(_get(e, 'stratified', 'macro_f1'))} ± {_f(_get(e, 'stratified', 'macro_f1_std'))} | "
-                + f"{_f(_get(e, 'zeroshot_bare_names', 'macro_f1'))} / {_f(_get(e, 'zeroshot', 'macro_f1'))} |"
+                + f" | {_f(_get(e, 'stratified', 'macro_f1'))} ± {_f(_get(e, 'stratified', 'macro_f1_std'))} |"
             )
     zs = m.get("zeroshot") or {}
     rows += [
@@ -664,10 +647,7 @@ def serve_table() -> list[str]:
     for key, name in (
         ("api_search", "`GET /api/search` (k=5, every third with filters)"),
         ("page_search", "`GET /?q=…` (the rendered page)"),
-        (
-            "api_match",
-            f"`POST /api/match` ({d['api_match']['items_per_proposal']} items, k=5 each)",
-        ),
+        ("api_match", f"`POST /api/match` ({d['api_match']['items_per_proposal']} items, k=5 each)"),
     ):
         r = d[key]
         rows.append(
@@ -687,10 +667,7 @@ def scale_table() -> list[str]:
     d = _load("bench_scale")
     if d is None:
         return []
-    rows = [
-        "### Scaling out (`benchmarks/bench_scale.py`, synthetic reply paragraphs)",
-        "",
-    ]
+    rows = ["### Scaling out (`benchmarks/bench_scale.py`, synthetic reply paragraphs)", ""]
     enc = d.get("encode")
     if enc:
         rows += [
@@ -806,11 +783,7 @@ def tables() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument(
-        "--write",
-        action="store_true",
-        help="update README.md between the result markers",
-    )
+    ap.add_argument("--write", action="store_true", help="update README.md between the result markers")
     args = ap.parse_args()
     text = tables()
     if not args.write:
