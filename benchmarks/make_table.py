@@ -334,8 +334,8 @@ def rank_table() -> list[str]:
         "### Learned ranking and relevance (`benchmarks/bench_rank.py`)",
         "",
         "The ranking head fitted on the other years' messages (the user's history), tested on the held-out "
-        f"year (leave one year out) over the top-{d['protocol']['depth']} dense and lexical candidates of an index "
-        "with first-window embeddings and the lexical side on cleaned replies. Relevance: the top hit's probability, with the held-out year's replies in the index (present) "
+        f"year (leave one year out) over the top-{d['protocol']['depth']} dense and lexical candidates of the default "
+        "index. Relevance: the top hit's probability, with the held-out year's replies in the index (present) "
         "and removed (absent).",
         "",
         "| system | messages MRR@10 (fold mean ± SD) | proposals MRR@10 | present ≥ 0.5 | absent < 0.5 |",
@@ -545,14 +545,16 @@ def classify_proposals_table() -> list[str]:
         ]
     cixi = d.get("cixi") or {}
     if cixi:
-        rows += ["", "| Cixi titles (tfidf on titles) | n | classes | time split macro-F1 | stratified macro-F1 |",
-                 "|---|---|---|---|---|"]  # fmt: skip
+        rows += ["", "| Cixi titles | n | classes | tfidf, time split macro-F1 | tfidf, stratified macro-F1 | "
+                 "zero-shot bare names / + glossary (all titles) |",
+                 "|---|---|---|---|---|---|"]  # fmt: skip
         for body, e in cixi.items():
             t = e.get("time_split") or {}
             rows.append(
                 f"| {body} scheme | {e['n']} | {e['classes']} | "
                 + (f"{_f(t.get('macro_f1'))} ({t['n_train']} → {t['n_test']})" if t else "–")
-                + f" | {_f(_get(e, 'stratified', 'macro_f1'))} ± {_f(_get(e, 'stratified', 'macro_f1_std'))} |"
+                + f" | {_f(_get(e, 'stratified', 'macro_f1'))} ± {_f(_get(e, 'stratified', 'macro_f1_std'))} | "
+                + f"{_f(_get(e, 'zeroshot_bare_names', 'macro_f1'))} / {_f(_get(e, 'zeroshot', 'macro_f1'))} |"
             )
     zs = m.get("zeroshot") or {}
     rows += [
