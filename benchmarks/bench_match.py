@@ -176,6 +176,8 @@ def systems(records: list[dict[str, Any]], emb: Any) -> dict[str, tuple[Any, str
     previous = SearchIndex.build(
         recs,
         clean=True,
+        clean_lexical=True,
+        long_text="mean",
         lexical="bm25+tfidf",
         tokenizer="bigram-only",
         fusion={"method": "score", "norm": "zscore", "alpha": 0.4},
