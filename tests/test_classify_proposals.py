@@ -204,3 +204,17 @@ def test_fit_dataset_with_a_title_column() -> None:
     )
     ref = TextClassifier(random_state=0, calibration_folds=2).fit(rows, [r["category"] for r in rows])
     np.testing.assert_allclose(clf.predict_proba(rows), ref.predict_proba(rows))
+
+
+def test_evaluate_passes_proposals_on_as_given() -> None:
+    class Recorder:
+        classes_ = np.array(["农林水利", "教育事业"], dtype=object)
+
+        def predict_proba(self, texts):  # type: ignore[no-untyped-def]
+            self.seen = list(texts)
+            return np.tile([0.9, 0.1], (len(self.seen), 1))
+
+    row = {"title": "关于加快高标准农田建设的建议", "text": "具体建议：加大投入。"}
+    clf = Recorder()
+    rep = evaluate_classifier(clf, [row], ["农林水利"])
+    assert clf.seen == [row] and rep.accuracy == 1.0  # the dict itself, not its plain text

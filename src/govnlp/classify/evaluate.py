@@ -364,7 +364,10 @@ def evaluate_classifier(clf: Any, texts: Sequence[Any], labels: Sequence[Any]) -
         a :class:`ClassificationReport`; macro-F1 averages the classes present in the test labels or
         predictions.
     """
-    texts = check_text_list(texts)
+    if isinstance(texts, (str, bytes)):
+        check_text_list(texts)  # raises: a bare str
+    texts = list(texts)  # passed on as given: a zero-shot classifier reads proposals by their focus
+    check_text_list(texts)
     labels = list(labels)
     if len(texts) != len(labels):
         raise ConfigError(f"got {len(texts)} texts but {len(labels)} labels")
