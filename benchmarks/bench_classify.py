@@ -480,6 +480,8 @@ def run_proposals(args: argparse.Namespace) -> int:
         "zeroshot-bare-names": {"expand": False},
         "zeroshot": {},
         "zeroshot-label-passage": {"label_kind": "passage"},
+        "zeroshot-whole-text": {"focus": False},
+        "zeroshot-whole-text-bare-names": {"focus": False, "expand": False},
     }
     for name, kw in variants.items():
         zs = ZeroShotClassifier(tax, embedder=emb, **kw).fit()
@@ -544,6 +546,11 @@ def run_proposals(args: argparse.Namespace) -> int:
     # CPU seconds (all threads) per proposal: on 2 idle cores the wall time lies between half of it and all
     res["zeroshot"]["cpu_s_per_proposal"] = round(cpu / len(sample), 4)
     res["zeroshot"]["focus_s_per_proposal"] = round(focus_s / len(sample), 4)
+    whole = ZeroShotClassifier(tax, embedder=inner, focus=False).fit()
+    t0 = time.perf_counter()
+    whole.predict(sample[:10])
+    res["zeroshot-whole-text"]["predict_s_per_proposal"] = round((time.perf_counter() - t0) / 10, 4)
+    res["zeroshot-whole-text"]["speed_sample"] = 10
     out["machine"]["load_average_at_speed_test"] = os.getloadavg()
     print(f"  zeroshot speed: {secs / len(sample):.3f} s/proposal", flush=True)
     save()

@@ -511,6 +511,8 @@ def classify_proposals_table() -> list[str]:
         "zeroshot": "zero-shot, names + glossary (default)",
         "zeroshot+prior-shift": "zero-shot + EM prior shift",
         "zeroshot-label-passage": "zero-shot, labels as passage",
+        "zeroshot-whole-text-bare-names": "zero-shot, whole text (all windows), bare names",
+        "zeroshot-whole-text": "zero-shot, whole text (all windows), names + glossary (`focus=False`)",
         "fewshot-1": "few-shot prototypes, 1 per class",
         "fewshot-3": "few-shot prototypes, 3 per class",
         "fewshot-5": "few-shot prototypes, 5 per class",
