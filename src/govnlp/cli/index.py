@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,12 @@ from typing import Any
 from govnlp.errors import ConfigError, ParseError
 from govnlp.parsing.vocabulary import SUPPORTED_SUFFIXES
 from govnlp.pipeline import shorten
+from govnlp.search.filters import parse_filter_expressions
 
 logger = logging.getLogger(__name__)
 
 #: File types read as replies by ``govnlp index build``; ``.jsonl`` files are records.
 REPLY_SUFFIXES = SUPPORTED_SUFFIXES
-_FILTER = re.compile(r"^\s*([^=<>\s]+)\s*(>=|<=|=|>|<)\s*(.*?)\s*$")
-_OPS = {">=": "gte", "<=": "lte", ">": "gt", "<": "lt"}
 
 
 def register(sub: Any) -> None:
@@ -168,39 +166,8 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 # -- search ------------------------------------------------------------------------------------------------
-def _scalar(value: str) -> Any:
-    return int(value) if re.fullmatch(r"-?\d+", value) else value
-
-
-def parse_filters(specs: list[str]) -> dict[str, Any]:
-    """``--filter`` strings to a filters dict.
-
-    ``key=value`` is equality (a number also matches the same digits stored as text, e.g.
-    ``proposal_number=14``), ``key=a|b`` membership, ``key>=v``/``key<=v``/``key>v``/``key<v`` ranges.
-
-    Example:
-        >>> parse_filters(["kind=提案答复|建议答复", "year>=2020", "year<=2023"])
-        {'kind': ['提案答复', '建议答复'], 'year': {'gte': 2020, 'lte': 2023}}
-    """
-    out: dict[str, Any] = {}
-    for spec in specs:
-        m = _FILTER.match(spec)
-        if not m or not m.group(3):
-            raise ConfigError(
-                f"--filter expects KEY=VALUE, KEY=A|B, KEY>=V, KEY<=V, KEY>V or KEY<V; got {spec!r}"
-            )
-        key, op, value = m.groups()
-        if op == "=":
-            values: list[Any] = []
-            for v in value.split("|"):
-                values.extend([int(v), v] if isinstance(_scalar(v), int) else [v])
-            out[key] = values if len(values) > 1 else values[0]
-        else:
-            cond = out.setdefault(key, {})
-            if not isinstance(cond, dict):
-                raise ConfigError(f"--filter {spec!r}: {key!r} already has an equality filter")
-            cond[_OPS[op]] = _scalar(value)
-    return out
+#: ``--filter`` strings to a filters dict: the library's parser, shared with the web API.
+parse_filters = parse_filter_expressions
 
 
 def run_search(args: argparse.Namespace) -> int:
