@@ -195,7 +195,8 @@ def evaluate(args: argparse.Namespace, rows: list[dict[str, Any]], folder: Path)
     per_query.sort()
     return {
         "queries": len(ev),
-        "candidates": f"top {args.top} of the default lexical index (bm25+tfidf, cleaned) over all {len(rows)} replies",
+        "candidates": f"top {args.top} of the default lexical index (bm25+tfidf, "
+        f"{'cleaned' if getattr(index, 'clean_lexical', True) else 'raw'} replies) over all {len(rows)} replies",
         "recall_at_top": round(in_top / len(ev), 4),
         "mrr10_before": round(mrr10(before, gold), 4),
         "mrr10_after": round(mrr10(after, gold), 4),
