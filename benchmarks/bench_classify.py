@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from govnlp.classify import TextClassifier, ZeroShotClassifier, evaluate_classifier
-from govnlp.classify.text import normalize_text
+from govnlp.classify.text import document_text, normalize_text
 
 logger = logging.getLogger("bench_classify")
 
@@ -614,6 +614,145 @@ def run_proposals(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_proposal_embeddings(args: argparse.Namespace) -> int:
+    """Proposals: does an embedding of the whole proposal help the trained classifier? (merged into the JSON)
+
+    The time split and the repeated stratified splits of :func:`run_proposals`; e5 vectors of each proposal
+    (title + text, ``query`` prompt) by 512-token windows, cached per window under /tmp
+    (``embed_cache.WindowCachedEmbedder``), pooled as the windows' mean or the first window only. Methods:
+    ``TextClassifier("embedding")`` (standardised logistic regression), its mean with the trained tfidf
+    (``"ensemble"`` = tfidf+embedding), the zero-shot of the whole text (``focus=False``) averaged with tfidf
+    and with the embedding classifier. Results are merged into the existing ``--proposals-out`` JSON.
+    """
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    from govnlp.classify import Taxonomy
+    from govnlp.embedders import load_embedder
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from embed_cache import WindowCachedEmbedder
+
+    rows = load_proposals(Path(args.corpora))
+    labels = [r["category"] for r in rows]
+    classes = sorted(set(labels))
+    n = len(rows)
+    cut = int(TIME_SPLIT_SHARE * n)
+    seed = args.seed
+    out_path = Path(args.proposals_out)
+    out = json.loads(out_path.read_text(encoding="utf-8"))
+    inner = load_embedder(args.proposal_embedder)
+    mean_emb = WindowCachedEmbedder(inner, pooling="mean", cache_dir=Path(args.cache_dir))
+    first_emb = mean_emb.with_pooling("first")
+    tax = Taxonomy.from_labels(classes, name="jiangsu-cppcc")
+    small = {c for c, k in Counter(labels[:cut]).items() if k < 15}
+
+    splits = [("time", list(range(cut)), list(range(cut, n)))]
+    sss = StratifiedShuffleSplit(n_splits=args.proposal_repeats, test_size=n - cut, random_state=seed)
+    for k, (tr_i, te_i) in enumerate(sss.split(np.zeros(n), labels)):
+        splits.append((f"stratified-{k}", tr_i.tolist(), te_i.tolist()))
+
+    # zero-shot of the whole text (all windows, no training) for every proposal, once
+    zs = ZeroShotClassifier(tax, embedder=mean_emb, focus=False).fit()
+    zs_all = aligned(zs.predict_proba(rows), list(zs.classes_), classes)
+    variants: dict[str, dict[str, Any]] = {}
+    for split, tr_i, te_i in splits:
+        tr, te = [rows[i] for i in tr_i], [rows[i] for i in te_i]
+        y_tr, y_te = [labels[i] for i in tr_i], [labels[i] for i in te_i]
+        sm = small if split == "time" else {c for c, k in Counter(y_tr).items() if k < 15}
+
+        def proba_of(clf: TextClassifier, te: list[dict[str, Any]] = te) -> np.ndarray:
+            return aligned(clf.predict_proba(te), list(clf.classes_), classes)
+
+        probas: dict[str, np.ndarray] = {"tfidf": proba_of(TextClassifier(random_state=seed).fit(tr, y_tr))}
+        probas["zeroshot-whole-text"] = zs_all[te_i]
+        for pool, emb in (("window-mean", mean_emb), ("first-window", first_emb)):
+            t0 = time.perf_counter()
+            clf = TextClassifier("embedding", embedder=emb, random_state=seed).fit(tr, y_tr)
+            fit_s = time.perf_counter() - t0
+            e = proba_of(clf)
+            probas[f"embedding-{pool}"] = e
+            probas[f"tfidf+embedding-{pool}"] = (probas["tfidf"] + e) / 2
+            probas[f"embedding-{pool}+zeroshot-whole-text"] = (e + zs_all[te_i]) / 2
+            probas[f"tfidf+embedding-{pool}+zeroshot-whole-text"] = (probas["tfidf"] + e + zs_all[te_i]) / 3
+            if split == "time":
+                variants.setdefault(f"embedding-{pool}", {})["train_s_cached_vectors"] = round(fit_s, 2)
+        probas["tfidf+zeroshot-whole-text"] = (probas["tfidf"] + zs_all[te_i]) / 2
+        for name, p in probas.items():
+            s = scores_of(y_te, p, classes, sm)
+            row = {k: s[k] for k in ("macro_f1", "accuracy", "small_class_f1")}
+            v = variants.setdefault(name, {})
+            if split == "time":
+                v.update(row)
+                v["per_class_f1"] = s["per_class_f1"]
+                v["n_test"] = s["n_test"]
+            else:
+                v.setdefault("stratified_per_split", []).append(row)
+        if split == "time":
+            tfidf_time = probas["tfidf"]
+        print(
+            f"  {split}: "
+            + ", ".join(f"{k} {scores_of(y_te, p, classes, sm)['macro_f1']}" for k, p in probas.items()),
+            flush=True,
+        )
+    for name, v in variants.items():
+        per = v.pop("stratified_per_split")
+        v["stratified"] = {
+            "repeats": len(per),
+            "per_split": per,
+            **{k: round(statistics.mean(x[k] for x in per), 4) for k in ("macro_f1", "accuracy")},
+            **{k + "_std": round(statistics.stdev(x[k] for x in per), 4) for k in ("macro_f1", "accuracy")},
+        }
+        v["embedder"] = inner.name
+        print(
+            f"  {name}: time {v['macro_f1']:.4f} / stratified {v['stratified']['macro_f1']:.4f}", flush=True
+        )
+
+    # encoding cost per proposal, uncached: all windows (mean) vs the first window only
+    sample = [document_text(r) for r in rows[cut : cut + args.speed_sample]]
+    for pool in ("window-mean", "first-window"):
+        texts = [normalize_text(t) for t in sample]
+        if pool == "first-window":
+            texts = [mean_emb.windows(t, kind="query")[0] for t in texts]
+        t0, c0 = time.perf_counter(), time.process_time()
+        inner.encode(texts, kind="query")
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+        cost = {
+            "encode_s_per_proposal": round(secs / len(texts), 4),
+            "encode_cpu_s_per_proposal": round(cpu / len(texts), 4),
+            "speed_sample": len(texts),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+        }
+        for name, v in variants.items():
+            if pool in name or (
+                pool == "window-mean" and name in ("zeroshot-whole-text", "tfidf+zeroshot-whole-text")
+            ):
+                v["cost"] = cost
+    # the same zero-shot with the benchmark's --embedder (default: the float e5 model) on the time split's test
+    # part, whose whole-text vectors run_proposals cached (zeroshot-whole-text there)
+    y_te = labels[cut:]
+    full = ZeroShotClassifier(tax, embedder=disk_cached(load_embedder(args.embedder)), focus=False).fit()
+    zs_t = aligned(full.predict_proba(rows[cut:]), list(full.classes_), classes)
+    check: dict[str, Any] = {}
+    for name, p in (("zeroshot-whole-text", zs_t), ("tfidf+zeroshot-whole-text", (tfidf_time + zs_t) / 2)):
+        s = scores_of(y_te, p, classes, small)
+        check[name] = {k: s[k] for k in ("macro_f1", "accuracy", "small_class_f1")}
+        print(f"  {args.embedder or 'default'} embedder, time split: {name} {s['macro_f1']:.4f}", flush=True)
+    out["embedding_study"] = {
+        "question": "does an e5 embedding of the whole proposal (window mean) or of its first 512-token window "
+        "help the trained classifier?",
+        "protocol": "time split of run_proposals and the same repeated stratified splits; probabilities "
+        "of members averaged with equal weights",
+        "embedder": inner.name,
+        "methods": variants,
+        "time_split_with_benchmark_embedder": {"embedder": full.embedder_.name, **check},
+    }
+    out_path.write_text(
+        json.dumps(out, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    print(f"merged into {out_path}")
+    return 0
+
+
 def disk_cached(inner: Any) -> Any:
     """``inner`` behind ``benchmarks/embed_cache.CachedEmbedder`` (vectors on disk in /tmp, by text and kind)."""
     sys.path.insert(0, str(Path(__file__).parent))
@@ -653,6 +792,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--proposals-out", default=str(ROOT / "benchmarks" / "results" / "bench_classify_proposals.json")
     )
+    p.add_argument(
+        "--proposal-embeddings",
+        action="store_true",
+        help="proposals: the embedding study (window-mean / first-window e5 + trained tfidf / zero-shot), merged "
+        "into --proposals-out",
+    )
+    p.add_argument("--proposal-embedder", default="e5-onnx", help="embedder of --proposal-embeddings")
     p.add_argument("--proposal-repeats", type=int, default=3, help="repeated stratified splits (proposals)")
     p.add_argument("--fewshot-draws", type=int, default=3, help="random draws of the few-shot examples")
     p.add_argument(
@@ -660,6 +806,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.proposal_embeddings:
+        return run_proposal_embeddings(args)
     if args.proposals:
         return run_proposals(args)
 

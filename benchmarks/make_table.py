@@ -547,6 +547,41 @@ def classify_proposals_table() -> list[str]:
                 else ""
             ),
         ]
+    es = d.get("embedding_study") or {}
+    if es:
+        rows += [
+            "",
+            f"Embedding study ({es['embedder']}, title + text, `query` prompt; members' probabilities averaged; "
+            "encode = seconds to embed one proposal uncached, at the load average shown in the JSON):",
+            "",
+            "| method | time split macro-F1 | accuracy | stratified macro-F1 | stratified accuracy | encode s/proposal |",
+            "|---|---|---|---|---|---|",
+        ]
+        for key, r in sorted(es["methods"].items(), key=lambda kv: -kv[1]["macro_f1"]):
+            st2 = r.get("stratified") or {}
+            rows.append(
+                f"| {key} | {_f(r['macro_f1'])} | {_f(r['accuracy'])} | {_f(st2.get('macro_f1'))} ± "
+                f"{_f(st2.get('macro_f1_std'))} | {_f(st2.get('accuracy'))} | "
+                f"{_f(_get(r, 'cost', 'encode_s_per_proposal'), 3)} |"
+            )
+        chk = es.get("time_split_with_benchmark_embedder") or {}
+        if chk:
+            rows += [
+                "",
+                f"Time split with {chk['embedder']} (float) instead: zero-shot whole text "
+                f"{_f(_get(chk, 'zeroshot-whole-text', 'macro_f1'))}, tfidf + it "
+                f"{_f(_get(chk, 'tfidf+zeroshot-whole-text', 'macro_f1'))}.",
+            ]
+        base = es["methods"].get("tfidf")
+        if base:
+            trained = {k: r for k, r in es["methods"].items() if k != "tfidf" and not k.startswith("zeroshot")}
+            best = max(trained, key=lambda k: trained[k]["macro_f1"])
+            rows[-1] += (
+                f" Best trained combination on the time split: {best}, "
+                f"{trained[best]['macro_f1'] - base['macro_f1']:+.3f} over tfidf (stratified "
+                f"{trained[best]['stratified']['macro_f1'] - base['stratified']['macro_f1']:+.3f}); tfidf's "
+                f"stratified spread ± {_f(base['stratified']['macro_f1_std'])}."
+            )
     cixi = d.get("cixi") or {}
     if cixi:
         rows += ["", "| Cixi titles | n | classes | tfidf, time split macro-F1 | tfidf, stratified macro-F1 | "
