@@ -382,6 +382,70 @@ def lexical_table() -> list[str]:
     return rows
 
 
+def build_table() -> list[str]:
+    d = _load("bench_build")
+    if d is None:
+        return []
+    sm, w, wd, st, b = (
+        d["sample"],
+        d["windows_per_reply"],
+        d["windows_per_reply_all_dev"],
+        d["steps"],
+        d["builds"],
+    )
+    n = sm["n"]
+    rows = [
+        f"### Index build time (`benchmarks/bench_build.py`, {d['embedder']['name']}, {n} whole replies)",
+        "",
+        f"The {sm['rows']} of the dev replies (mean {_f(sm['chars_mean'], 0)} characters); CPU seconds "
+        "(`time.process_time`, the machine is shared; load average "
+        f"{_f(d['load_average_start'][0], 1)} at the start, {_f(d['load_average_end'][0], 1)} at the end). "
+        "Medians of the runs shown; the encodings and whole builds ran interleaved.",
+        "",
+        "| step | CPU s | wall s | runs | CPU ms/reply |",
+        "|---|---|---|---|---|",
+    ]
+    names = [
+        ("cleaning", "cleaning (`clean_for_index`)"),
+        ("records", "records (`build_records`)"),
+        ("windowing", "windows (tokenise, first window)"),
+        ("encode_first", 'dense encode, `long_text="first"`'),
+        ("encode_mean", 'dense encode, `long_text="mean"`'),
+        ("lexical", "lexical index (default kind, raw text)"),
+    ]
+    for key, label in names:
+        r = st[key]
+        rows.append(
+            f"| {label} | {_f(r['cpu_s'], 2)} | {_f(r['wall_s'], 2)} | {r['runs']} | {_f(1000 * r['cpu_s'] / n, 1)} |"
+        )
+    for key, label in (
+        ("default", "whole `SearchIndex.build`, defaults"),
+        ("mean", '… with `long_text="mean"`'),
+    ):
+        r = b[key]
+        rows.append(
+            f"| {label} | {_f(r['cpu_s'], 2)} | {_f(r['wall_s'], 2)} | {r['runs']} | {_f(1000 * r['cpu_s'] / n, 1)} |"
+        )
+    ext = d["extrapolated"]
+    rows += [
+        "",
+        f"Windows per reply (cleaned text): sample mean {_f(w['mean'], 2)}, p50 {_f(w['p50'], 0)}, p90 "
+        f"{_f(w['p90'], 0)}, max {w['max']}, {_f(100 * w['share_more_than_one'], 1)}% longer than one window; "
+        f"all {wd['replies']:,} dev replies: mean {_f(wd['mean'], 2)}, max {wd['max']}, "
+        f"{_f(100 * wd['share_more_than_one'], 1)}% longer than one window. Extrapolated to "
+        f"{ext['replies']:,} replies ({ext['assumption']}): defaults {_f(ext['default']['cpu_s'], 0)} CPU s, "
+        f'`long_text="mean"` {_f(ext["mean"]["cpu_s"], 0)} CPU s ({_f(ext["speedup_cpu"], 2)}x).',
+    ]
+    shares = d["default_build_cpu_shares"]
+    other = sum(v for k, v in shares.items() if k != "encode")
+    rows += [
+        "",
+        f"Cleaning, records, windows and the lexical index together cost {_f(100 * other, 1)}% of the default "
+        "build's CPU; the rest is the dense encoder.",
+    ]
+    return rows
+
+
 def speed_table() -> list[str]:
     d = _load("bench_search_speed")
     if d is None:
@@ -806,6 +870,7 @@ def tables() -> str:
         rank_table(),
         speed_table(),
         lexical_table(),
+        build_table(),
         classify_table(),
         classify_proposals_table(),
         route_table(),
