@@ -638,7 +638,9 @@ def classify_proposals_table() -> list[str]:
             ]
         base = es["methods"].get("tfidf")
         if base:
-            trained = {k: r for k, r in es["methods"].items() if k != "tfidf" and not k.startswith("zeroshot")}
+            trained = {
+                k: r for k, r in es["methods"].items() if k != "tfidf" and not k.startswith("zeroshot")
+            }
             best = max(trained, key=lambda k: trained[k]["macro_f1"])
             rows[-1] += (
                 f" Best trained combination on the time split: {best}, "
