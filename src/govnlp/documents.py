@@ -39,8 +39,8 @@ _T = TypeVar("_T")
 
 def direct_constructor(cls: type[_T]) -> Callable[..., _T]:
     """A constructor of the frozen dataclass ``cls`` for the parser's hot loops: it sets the fields directly,
-    where the generated ``__init__`` calls ``object.__setattr__`` once per field (about 3x faster; a seed
-    reply builds some 120 paragraphs, measures and figures). Every field must be given, by name; the object
+    where the generated ``__init__`` calls ``object.__setattr__`` once per field (a seed reply builds some
+    120 paragraphs, measures and figures; ``benchmarks/bench_parse.py --baseline-src`` compares parse speed). Every field must be given, by name; the object
     equals, hashes and serialises as one made by ``cls(...)``.
 
     Raises:

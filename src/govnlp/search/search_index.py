@@ -494,10 +494,10 @@ class SearchIndex:
                     f"query {i} holds the lone surrogate {q[exc.start]!r} at position {exc.start}, which is "
                     "not text; decode the input correctly (or drop that character)."
                 ) from None
-        if reranker is not False and (reranker if reranker is not None else self.reranker) is not None:
+        rr = self.reranker if reranker is None else reranker
+        if rr is not None and rr is not False:
             from govnlp.search.reranker import reranked_search
 
-            rr = reranker if reranker is not None else self.reranker
             opts = {"mode": mode, "filters": filters, "show_progress_bar": show_progress_bar}
             return reranked_search(self, queries, k=k, reranker=rr, **opts)
         live = [i for i, q in enumerate(queries) if q.strip()]  # blank queries have no hits
