@@ -25,6 +25,7 @@ __all__ = [
     "RESERVED_FIELDS",
     "build_records",
     "check_record",
+    "check_unicode",
     "document_metadata",
     "document_records",
 ]
@@ -121,6 +122,21 @@ def document_records(doc: ReplyDocument) -> list[dict[str, Any]]:
     return out
 
 
+def check_unicode(text: str, what: str) -> None:
+    """Refuse a str holding a lone surrogate (not text: it cannot be written as UTF-8).
+
+    Raises:
+        ConfigError: naming ``what``, the character, its position and the fix.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ConfigError(
+            f"{what} holds the lone surrogate {text[exc.start]!r} at position {exc.start}, which is not "
+            "text; decode the input correctly (or drop that character)."
+        ) from None
+
+
 def check_record(record: dict[str, Any], where: str) -> None:
     """Refuse a record that could not be saved and reloaded as it is.
 
@@ -133,13 +149,7 @@ def check_record(record: dict[str, Any], where: str) -> None:
     for key in ("id", "text"):
         value = record.get(key)
         if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise ConfigError(
-                    f"{where}: field {key!r} holds the lone surrogate {value[exc.start]!r} at position "
-                    f"{exc.start}, which is not text; decode the input correctly (or drop that character)."
-                ) from None
+            check_unicode(value, f"{where}: field {key!r}")
     for key, value in record.items():
         if key in ("id", "text"):
             continue

@@ -38,7 +38,7 @@ from govnlp.search.fusion import fuse_runs, fusion_config
 from govnlp.search.hit import Hit
 from govnlp.search.lexical import LexicalIndex, make_lexical
 from govnlp.search.locking import ReadWriteLock
-from govnlp.search.records import DOCUMENT_FIELDS, build_records
+from govnlp.search.records import DOCUMENT_FIELDS, build_records, check_unicode
 from govnlp.search.state import IndexState
 from govnlp.search.store import read_state, write_state
 
@@ -487,13 +487,7 @@ class SearchIndex:
         for i, q in enumerate(queries):
             if not isinstance(q, str):
                 raise TypeError(f"query {i} is a {type(q).__name__}, expected a str")
-            try:
-                q.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise ConfigError(
-                    f"query {i} holds the lone surrogate {q[exc.start]!r} at position {exc.start}, which is "
-                    "not text; decode the input correctly (or drop that character)."
-                ) from None
+            check_unicode(q, f"query {i}")
         rr = self.reranker if reranker is None else reranker
         if rr is not None and rr is not False:
             from govnlp.search.reranker import reranked_search

@@ -24,6 +24,7 @@ from govnlp.errors import ConfigError, ParseError
 from govnlp.pipeline import CategoryScore, MatchResult, Pipeline
 from govnlp.search import SearchIndex
 from govnlp.search.filters import parse_filter_expressions
+from govnlp.search.records import check_unicode
 
 __all__ = ["MAX_K", "MAX_TEXT_CHARS", "Service", "hit_view"]
 
@@ -298,13 +299,7 @@ def _check_text(text: Any, what: str) -> str:
         raise ConfigError(f"{what} must be a string, got {type(text).__name__}")
     if not text.strip():
         raise ParseError(f"{what} is empty; give some text")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ConfigError(
-            f"{what} holds a lone surrogate ({text[exc.start]!r} at {exc.start}), which is not valid Unicode; "
-            "send the text as valid UTF-8"
-        ) from None
+    check_unicode(text, what)
     if len(text) > MAX_TEXT_CHARS:
         raise ConfigError(
             f"{what} has {len(text):,} characters; at most {MAX_TEXT_CHARS:,} are accepted — shorten it"
