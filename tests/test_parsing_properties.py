@@ -37,8 +37,10 @@ def _check(doc: ReplyDocument) -> None:
 
 
 def _parse_or_empty(text: str) -> None:
+    # as_text: arbitrary strings are texts here; a short str ending in a file suffix ('.PDF') would
+    # otherwise be taken for a missing path (a ParseError by design, tested in test_safety_parsing.py)
     try:
-        doc = parse_reply(text)
+        doc = parse_reply(text, as_text=True)
     except ParseError:
         assert not text.strip() or "\x00" in text
         return
