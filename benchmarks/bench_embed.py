@@ -263,8 +263,11 @@ def section_overhead(rows: list[dict[str, Any]], n: int, repeats: int) -> dict[s
     return res
 
 
-def section_speedup(rows: list[dict[str, Any]], n: int, repeats: int) -> dict[str, Any]:
-    """e5-onnx against SentenceTransformer(default folder).encode, interleaved on the same paragraphs."""
+def section_speedup(rows: list[dict[str, Any]], n: int, repeats: int, previous: str = "") -> dict[str, Any]:
+    """e5-onnx against SentenceTransformer(default folder).encode, interleaved on the same paragraphs.
+
+    ``previous``: the folder of an earlier e5-onnx export, timed in the same interleaved runs (before/after).
+    """
     from sentence_transformers import SentenceTransformer
 
     from govnlp import load_embedder
@@ -275,7 +278,13 @@ def section_speedup(rows: list[dict[str, Any]], n: int, repeats: int) -> dict[st
     fast = load_embedder("e5-onnx")
     direct.encode(texts[:8], prompt="passage: ", normalize_embeddings=True)
     fast.encode(texts[:8])
-    st_t, fast_t = [], []
+    st_t, fast_t, prev_t = [], [], []
+    prev = None
+    if previous:
+        from govnlp.embedders.onnx_e5 import E5OnnxEmbedder
+
+        prev = E5OnnxEmbedder(previous)
+        prev.encode(texts[:8])
     for _ in range(repeats):
         st_t.append(
             _timed(
@@ -289,7 +298,13 @@ def section_speedup(rows: list[dict[str, Any]], n: int, repeats: int) -> dict[st
             )
         )
         fast_t.append(_timed(lambda: fast.encode(texts, show_progress_bar=False)))
-        print(f"  speed-up run: sentence-transformers {st_t[-1]:.1f}s, e5-onnx {fast_t[-1]:.1f}s", flush=True)
+        if prev is not None:
+            prev_t.append(_timed(lambda: prev.encode(texts, show_progress_bar=False)))
+        print(
+            f"  speed-up run: sentence-transformers {st_t[-1]:.1f}s, e5-onnx {fast_t[-1]:.1f}s"
+            + (f", previous export {prev_t[-1]:.1f}s" if prev_t else ""),
+            flush=True,
+        )
     res = {
         "n_texts": len(texts),
         "repeats": repeats,
@@ -300,7 +315,14 @@ def section_speedup(rows: list[dict[str, Any]], n: int, repeats: int) -> dict[st
         "speedup": statistics.median(st_t) / statistics.median(fast_t),
         "e5_onnx_fingerprint": fast.fingerprint()[:16],
         "e5_onnx_export_version": getattr(fast, "export_version", None),
+        "loadavg_at_end": os.getloadavg(),
     }
+    if prev is not None:
+        res["previous_export"] = {
+            "export_version": prev.export_version,
+            "seconds": prev_t,
+            "speedup": statistics.median(st_t) / statistics.median(prev_t),
+        }
     print(
         f"speed-up of e5-onnx over sentence-transformers (interleaved, median of {repeats}): {res['speedup']:.2f}x"
     )
@@ -402,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", default="default,e5-onnx,use-onnx,hash,tfidf")
     ap.add_argument("--n-paragraphs", type=int, default=500)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--previous-onnx", default="", help="speedup: also time an earlier e5-onnx export folder")
     ap.add_argument("--query-subset", default="all", choices=["all", "sha1-12"], help="quality queries")
     ap.add_argument(
         "--embed-cache",
@@ -424,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         elif section == "overhead":
             results["overhead"] = section_overhead(rows, args.n_paragraphs, args.repeats)
         elif section == "speedup":
-            results["speedup"] = section_speedup(rows, args.n_paragraphs, args.repeats)
+            results["speedup"] = section_speedup(rows, args.n_paragraphs, args.repeats, args.previous_onnx)
         elif section == "quality":
             results["quality"] = section_quality(rows, backends, args.query_subset, args.embed_cache)
         else:

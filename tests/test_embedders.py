@@ -297,7 +297,8 @@ def test_fine_tune_is_exported_lazily() -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="govnlp[onnx] missing")
 def test_e5_onnx_export_recipe_on_tiny_model(tiny_hf_dir: Path, tiny_st_dir: Path, tmp_path: Path) -> None:
-    """The "e5-onnx" export recipe on the tiny BERT: FFN output MatMuls stay float32, the rest int8;
+    """The "e5-onnx" export recipe on the tiny BERT: attention fused, FFN output MatMuls stay float32,
+    the rest int8;
     vectors close to the float model's; the recipe version is part of the fingerprint."""
     import onnx
 
@@ -311,7 +312,9 @@ def test_e5_onnx_export_recipe_on_tiny_model(tiny_hf_dir: Path, tiny_st_dir: Pat
     nodes = onnx.load(str(folder / onnx_e5.MODEL_FILE)).graph.node
     float_ffn = [n.name for n in nodes if n.op_type == "MatMul" and onnx_e5.FLOAT_NODES.search(n.name)]
     assert len(float_ffn) == 2  # one per layer, kept in float32
-    assert sum(n.op_type == "MatMulInteger" for n in nodes) == 2 * 5  # Q, K, V, attention output, FFN input
+    # per layer: one fused, int8 attention (Q, K, V) and int8 attention-output and FFN-input MatMuls
+    assert sum(n.op_type == "QAttention" for n in nodes) == 2
+    assert sum(n.op_type == "MatMulInteger" for n in nodes) == 2 * 2
 
     def manifest(version: int) -> None:
         files = {p.name: p.stat().st_size for p in folder.iterdir() if p.suffix in (".onnx", ".json")}

@@ -1,24 +1,24 @@
 """``"e5-onnx"``: the default model exported to ONNX with int8 weights, run by onnxruntime (faster).
 
 On first use the converted default model (:func:`govnlp.embedders.default_model_dir`) is exported with
-``torch.onnx.export`` (opset 17; mean pooling and L2 normalisation inside the graph) and quantised with
-``onnxruntime.quantization.quantize_dynamic``: per-channel symmetric int8 weights for the MatMul and
-Gather nodes, activations quantised on the fly, except each layer's FFN output MatMul, which stays
-float32 (its input, the GELU output, has outliers that a per-tensor uint8 activation scale flattens;
-those 12 MatMuls caused most of the error). The result is cached next to the converted model
+``torch.onnx.export`` (opset 17, eager attention; mean pooling and L2 normalisation inside the graph),
+fused with onnxruntime's transformer optimizer (one ``Attention`` node per layer, ``SkipLayerNormalization``,
+``BiasGelu``; the embedding lookup is left unfused so that its table can be quantised) and quantised with
+``onnxruntime.quantization.quantize_dynamic``: per-channel symmetric int8 weights for the MatMul,
+Attention and Gather nodes, activations quantised on the fly, except each layer's FFN output MatMul,
+which stays float32 (its input, the GELU output, has outliers that a per-tensor uint8 activation scale
+flattens; those 12 MatMuls caused most of the error). The result is cached next to the converted model
 (``...-onnx-int8-x<EXPORT_VERSION>``), with the same scheme (exclusive lock, temporary folder, manifest
 last, rename). A changed recipe bumps ``EXPORT_VERSION``: a new folder, and a new fingerprint, so an index
 built with an older export is refused. It needs ``onnxruntime`` (extra ``govnlp[onnx]``) and, for the
 one-off export, torch (a core dependency).
 
 Compared with the sentence-transformers default (same prompts ``query: ``/``passage: ``, same pooling,
-same long-text windows): vectors at mean cosine ~0.9993 to the float model's on reply paragraphs
-(~0.9976 when the FFN outputs were quantised too). Measured by ``benchmarks/bench_embed.py`` on 2
-shared cores: MRR@10 0.695 vs 0.702 for the default on message -> reply retrieval (276 queries; -0.007,
-within the 0.01 bar; Recall@10 equal, 0.833), and 1.61x the texts/s of sentence-transformers
-(interleaved runs, 120 paragraphs), short of the 2x goal (export version 1, all MatMuls int8, gave
-2.09x but MRR@10 -0.015). So ``load_embedder(None)`` stays the sentence-transformers model; choose
-``"e5-onnx"`` when speed matters.
+same long-text windows): vectors at mean cosine ~0.9993 to the float model's on reply paragraphs.
+``benchmarks/bench_embed.py`` has the figures (sections ``speedup`` and ``quality``): export version 3
+(fused attention) against version 2 (unfused) is the difference between ~1.6-1.9x and ~2.1x the texts/s
+of sentence-transformers on 2 cores, at the same vector quality. ``load_embedder(None)`` stays the
+sentence-transformers model (the one users fine-tune); choose ``"e5-onnx"`` when speed matters.
 Its fingerprint differs from the default model's: an index built with one cannot be searched with the
 other.
 
@@ -60,18 +60,19 @@ logger = logging.getLogger(__name__)
 
 FORMAT = "govnlp.onnx_model"
 FORMAT_VERSION = 1
-EXPORT_VERSION = 2  # bump when the export recipe changes (2: FFN output MatMuls kept in float32)
+EXPORT_VERSION = 3  # bump when the export recipe changes (2: FFN output MatMuls kept in float32; 3: fused attention)
 OPSET = 17
 MODEL_FILE = "model.onnx"
-# Quantised: the Q/K/V, attention-output and FFN-input MatMuls and the embedding Gathers. Kept float32:
+# Quantised: the fused attention (Q/K/V), attention-output and FFN-input MatMuls and the embedding Gathers. Kept float32:
 # each layer's FFN output MatMul (its input, the GELU output, has outliers that per-tensor uint8
 # activation scales flatten; keeping these 12 lifts the mean cosine to the float model from 0.9976 to
 # 0.9993 on 200 reply paragraphs).
-QUANTIZED_OPS = ("MatMul", "Gather")
+QUANTIZED_OPS = ("MatMul", "Attention", "Gather")
 FLOAT_NODES = re.compile(r"/layer\.\d+/output/dense/MatMul$")
 QUANTIZATION = (
-    "dynamic int8 (onnxruntime.quantization.quantize_dynamic): per-channel symmetric int8 weights of the "
-    "MatMul and Gather nodes except each layer's FFN output MatMul (float32); activations quantised on the fly"
+    "onnxruntime transformer fusion (Attention, SkipLayerNormalization, BiasGelu), then dynamic int8 "
+    "(onnxruntime.quantization.quantize_dynamic): per-channel symmetric int8 weights of the MatMul, Attention "
+    "and Gather nodes except each layer's FFN output MatMul (float32); activations quantised on the fly"
 )
 
 
@@ -116,7 +117,10 @@ def _export(source: Path, tmp: Path) -> None:
             return torch.nn.functional.normalize(pooled, dim=-1)
 
     with quiet_model_loading():
-        encoder = AutoModel.from_pretrained(str(source), add_pooling_layer=False, local_files_only=True)
+        # eager attention exports the plain softmax(QK^T)V pattern that onnxruntime's optimizer fuses
+        encoder = AutoModel.from_pretrained(
+            str(source), add_pooling_layer=False, local_files_only=True, attn_implementation="eager"
+        )
     encoder.eval()
     ids = (
         torch.tensor([[0, 46692, 12, 6, 12022, 22329, 2], [0, 6, 2, 1, 1, 1, 1]]) % encoder.config.vocab_size
@@ -140,9 +144,11 @@ def _export(source: Path, tmp: Path) -> None:
         )
     import onnx
 
-    names = [
-        n.name for n in onnx.load(str(fp32), load_external_data=False).graph.node if n.op_type == "MatMul"
-    ]
+    fused = tmp / "model-fused.onnx"
+    _fuse(fp32, fused, encoder.config)
+    fp32.unlink()
+    nodes = onnx.load(str(fused), load_external_data=False).graph.node
+    names = [n.name for n in nodes if n.op_type == "MatMul"]
     keep_float = [n for n in names if FLOAT_NODES.search(n)]
     n_layers = int(encoder.config.num_hidden_layers)
     if len(keep_float) != n_layers:  # a renamed graph must not silently quantise them
@@ -151,15 +157,46 @@ def _export(source: Path, tmp: Path) -> None:
             f"found {len(keep_float)}; update FLOAT_NODES for this transformers version"
         )
     quantize_dynamic(
-        str(fp32),
+        str(fused),
         str(tmp / MODEL_FILE),
         weight_type=QuantType.QInt8,
         per_channel=True,
         reduce_range=False,
         op_types_to_quantize=list(QUANTIZED_OPS),
         nodes_to_exclude=keep_float,
+        # the fused contrib ops (com.microsoft domain) have no shape-inferred output type
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
-    fp32.unlink()
+    fused.unlink()
+
+
+def _fuse(source: Path, target: Path, config: Any) -> None:
+    """Fuse attention, skip-layer-norm and bias-GELU subgraphs (onnxruntime's BERT optimizer).
+
+    The embedding layer norm is left unfused: the fused op would keep the 250k-row table in float32
+    (~380 MB); unfused, its Gather is quantised like the rest. If fewer attention blocks fuse than the
+    model has layers (a changed exporter), the export still works, only slower: that is logged.
+    """
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    options = FusionOptions("bert")
+    options.enable_embed_layer_norm = False
+    optimized = optimize_model(
+        str(source),
+        model_type="bert",
+        num_heads=int(config.num_attention_heads),
+        hidden_size=int(config.hidden_size),
+        optimization_options=options,
+    )
+    fused = optimized.get_fused_operator_statistics().get("Attention", 0)
+    if fused != int(config.num_hidden_layers):
+        logger.warning(
+            "fused %d attention blocks of %d: the ONNX export will be slower than measured",
+            fused,
+            config.num_hidden_layers,
+        )
+    optimized.save_model_to_file(str(target))
 
 
 def e5_onnx_dir() -> Path:
