@@ -265,3 +265,23 @@ def test_tuned_model_carries_its_fusion_weight(tiny_st_dir: Path, tmp_path: Path
     assert tuned_fusion_weights(tiny_st_dir) is None and tuned_fusion_weights("hash") is None
     index = SearchIndex.build(records, embedder=str(tiny_st_dir), index_type="numpy")
     assert index.fusion == fusion_config(None)
+
+
+def test_a_fusion_weight_must_beat_equal_weights_by_more_than_the_noise() -> None:
+    import numpy as np
+
+    from govnlp.embedders.finetune import FUSION_ALPHAS, _pick_weight
+
+    base = np.array([1.0, 0.5, 1.0, 0.0, 1.0, 0.25, 1.0, 1.0, 0.5, 1.0] * 10)
+    # 0.7 is ahead by 0.0025 (one query up, another down): within the noise, equal weights stay
+    rr = {a: base.copy() for a in FUSION_ALPHAS}
+    rr[0.7] = base.copy()
+    rr[0.7][3] = 0.5
+    rr[0.7][1] = 0.25
+    assert _pick_weight(rr) == 0.5
+    # 0.3 wins on a third of the queries and loses on none: kept
+    rr[0.3] = base.copy()
+    rr[0.3][::3] = 1.0
+    assert _pick_weight(rr) == 0.3
+    # exact ties go to the weight nearest 0.5
+    assert _pick_weight({a: base.copy() for a in FUSION_ALPHAS}) == 0.5
