@@ -173,6 +173,9 @@ def systems(records: list[dict[str, Any]], emb: Any) -> dict[str, tuple[Any, str
     default = SearchIndex.build(recs, **common)
     bm25 = SearchIndex.build(recs, lexical="bm25", **common)
     rrf = SearchIndex.build(recs, lexical="tfidf", fusion={"method": "rrf", "k": 60, "alpha": 0.5}, **common)
+    v02 = SearchIndex.build(
+        recs, lexical="bm25+tfidf", fusion={"method": "score", "norm": "zscore", "alpha": 0.4}, **common
+    )
     previous = SearchIndex.build(
         recs,
         clean=True,
@@ -184,7 +187,8 @@ def systems(records: list[dict[str, Any]], emb: Any) -> dict[str, tuple[Any, str
         **common,
     )
     return {
-        "hybrid, previous default (cleaned, bm25+tfidf, z-score 0.4)": (previous, "hybrid"),
+        "hybrid, default of 0.1 (cleaned, window-averaged, bm25+tfidf, z-score 0.4)": (previous, "hybrid"),
+        "hybrid, default of 0.2 (bm25+tfidf on raw replies, z-score 0.4)": (v02, "hybrid"),
         "bm25 (govnlp)": (bm25, "lexical"),
         "lexical default": (default, "lexical"),
         "dense": (default, "dense"),

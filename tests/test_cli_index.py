@@ -60,6 +60,27 @@ def only_index_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(govnlp.cli, "_COMMAND_MODULES", ("index",))
 
 
+def test_build_options_reach_the_index(replies_dir: Path, tmp_path: Path) -> None:
+    """--lexical, --tokenizer and --clean/--no-clean are passed on; left out, the library defaults hold."""
+    from govnlp.search import DEFAULT_CLEAN
+    from govnlp.search.lexical import DEFAULT_LEXICAL
+
+    def manifest(*extra: str) -> dict:
+        out = tmp_path / f"idx{len(list(tmp_path.iterdir()))}"
+        argv = ["-q", "index", "build", str(replies_dir), "--out", str(out), "--embedder", "hash", *extra]
+        assert main(argv) == 0
+        return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+
+    m = manifest()
+    assert m["lexical"]["kind"] == DEFAULT_LEXICAL and m["cleaning"]["clean"] is DEFAULT_CLEAN
+    m = manifest("--lexical", "bm25", "--tokenizer", "bigram", "--clean")
+    assert m["lexical"]["kind"] == "bm25" and m["lexical"]["tokenizer"] == "bigram"
+    assert m["cleaning"]["clean"] is True
+    assert manifest("--no-clean")["cleaning"]["clean"] is False
+    with pytest.raises(SystemExit):
+        main(["-q", "index", "build", str(replies_dir), "--out", str(tmp_path / "z"), "--clean", "--no-clean"])
+
+
 def test_build_and_search_reply_files(
     replies_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -70,11 +70,15 @@ def test_lexical_side_indexes_the_raw_text_by_default(tmp_path: Path) -> None:
     text = "网友“UU0081234”您好！您反映的路灯问题，街道已安排维修，本周内修复。感谢您的支持！"
     assert "UU0081234" not in clean_for_index(text)  # the salutation is what cleaning removes
     records = [{"id": "a", "text": text}, {"id": "b", "text": "垃圾分类投放点已增设。"}]
-    raw = SearchIndex.build(records, embedder="hash", index_type="numpy")
+    plain = SearchIndex.build(records, embedder="hash", index_type="numpy")
+    assert not plain.clean  # the default since 0.3: both sides see the text as it is
+    assert plain.get("a")["index_text"] == text
+    assert [h.id for h in plain.search("UU0081234", k=2, mode="lexical")] == ["a"]
+    raw = SearchIndex.build(records, embedder="hash", index_type="numpy", clean=True)
     assert raw.clean and not raw.clean_lexical
-    assert raw.get("a")["index_text"] == clean_for_index(text)  # what is embedded is still cleaned
+    assert raw.get("a")["index_text"] == clean_for_index(text)  # what is embedded is cleaned
     assert [h.id for h in raw.search("UU0081234", k=2, mode="lexical")] == ["a"]
-    cleaned = SearchIndex.build(records, embedder="hash", index_type="numpy", clean_lexical=True)
+    cleaned = SearchIndex.build(records, embedder="hash", index_type="numpy", clean=True, clean_lexical=True)
     assert cleaned.search("UU0081234", k=2, mode="lexical") == []
     raw.save(tmp_path / "raw")
     manifest = json.loads((tmp_path / "raw" / "manifest.json").read_text(encoding="utf-8"))

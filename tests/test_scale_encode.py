@@ -20,10 +20,10 @@ from scale_fixtures import make_records
 
 def test_vectors_equal_single_process_encoding(tmp_path: Path) -> None:
     recs = make_records(120)
-    enc = encode_dataset(recs, tmp_path / "enc", embedder="hash", engine="local", shard_size=50)
+    enc = encode_dataset(recs, tmp_path / "enc", embedder="hash", engine="local", shard_size=50, clean=True)
     assert len(enc) == 120 and enc.manifest["shards"] == 3 and enc.shards_written == [0, 1, 2]
     assert enc.ids() == [r["id"] for r in recs]
-    texts = [index_text(r["text"]) for r in recs]
+    texts = [index_text(r["text"], clean=True) for r in recs]
     assert enc.index_texts() == texts
     assert texts[0] != recs[0]["text"] or "您好" not in recs[0]["text"]  # cleaning ran
     expected = load_embedder("hash").encode(texts)

@@ -280,8 +280,8 @@ def test_cleaning_is_an_option(monkeypatch: pytest.MonkeyPatch) -> None:
     from govnlp.cleaning import clean_for_index
 
     text = "网友“UU0081234”您好！您的留言已收悉。现将有关情况回复如下：该路段已增设信号灯。感谢您对我们工作的支持！"
-    clean = SearchIndex.build([{"id": "a", "text": text}], embedder="hash")
-    raw = SearchIndex.build([{"id": "a", "text": text}], embedder="hash", clean=False)
+    clean = SearchIndex.build([{"id": "a", "text": text}], embedder="hash", clean=True)
+    raw = SearchIndex.build([{"id": "a", "text": text}], embedder="hash")  # raw by default since 0.3
     assert clean.get("a")["text"] == text == raw.get("a")["text"]  # the record keeps the original
     assert raw.get("a")["index_text"] == text
     assert clean.get("a")["index_text"] == clean_for_index(text) != text
@@ -289,7 +289,7 @@ def test_cleaning_is_an_option(monkeypatch: pytest.MonkeyPatch) -> None:
     assert clean.search(clean_for_index(text), k=1, mode="dense")[0].score == pytest.approx(1.0, abs=1e-5)
     # a text the cleaner empties is indexed as it is
     monkeypatch.setattr("govnlp.cleaning.clean_for_index", lambda t: "")
-    empty = SearchIndex.build([{"id": "b", "text": "此复。"}], embedder="hash")
+    empty = SearchIndex.build([{"id": "b", "text": "此复。"}], embedder="hash", clean=True)
     assert empty.get("b")["index_text"] == "此复。"
 
 

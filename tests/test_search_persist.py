@@ -43,7 +43,7 @@ def _results(index: SearchIndex) -> list[list[tuple[str, float, float | None, fl
 
 @pytest.mark.parametrize("index_type", ["exact", "hnsw", "ivf", "numpy"])
 def test_round_trip_gives_identical_results(tmp_path: Path, index_type: str) -> None:
-    index = SearchIndex.build(RECORDS, embedder="hash", index_type=index_type, tokenizer="jieba")
+    index = SearchIndex.build(RECORDS, embedder="hash", index_type=index_type, tokenizer="jieba", clean=True)
     index.delete(["r3"])
     index.save(tmp_path / "idx")
     loaded = SearchIndex.load(tmp_path / "idx")

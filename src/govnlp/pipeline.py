@@ -458,14 +458,21 @@ def demo_pipeline(
 ) -> Pipeline:
     """The demo pipeline over the sample replies shipped with govnlp, built on first use and cached.
 
-    The cache key covers the govnlp version, the sample files and the embedder's fingerprint, so a new
-    model or new samples build a new demo index.
+    The cache key covers the govnlp version, the search defaults, the sample files and the embedder's
+    fingerprint, so a new model, new defaults or new samples build a new demo index.
     """
     from govnlp.embedders import load_embedder
     from govnlp.embedders.filehash import cache_dir
+    from govnlp.search import search_index
+    from govnlp.search.fusion import DEFAULT_FUSION
+    from govnlp.search.lexical import DEFAULT_LEXICAL
 
     emb = load_embedder(embedder)
-    h = hashlib.sha256(f"{__version__}\x1f{emb.fingerprint()}\x1frouter".encode())
+    defaults = (
+        f"{DEFAULT_LEXICAL}|{DEFAULT_FUSION}|{search_index.DEFAULT_CLEAN}|{search_index.DEFAULT_LONG_TEXT}|"
+        f"{search_index.DEFAULT_CLEAN_LEXICAL}"
+    )
+    h = hashlib.sha256(f"{__version__}\x1f{defaults}\x1f{emb.fingerprint()}\x1frouter".encode())
     for p in sample_paths():
         h.update(p.name.encode() + b"\x1f" + p.read_bytes())
     folder = Path(cache) if cache is not None else cache_dir() / "demo" / h.hexdigest()[:16]

@@ -66,12 +66,28 @@ def register(sub: Any) -> None:
         help="vector index (default: auto = exact, IVF past the size threshold)",
     )
     b.add_argument(
-        "--tokenizer",
-        choices=("bigram", "bigram-only", "jieba"),
+        "--lexical",
+        choices=("tfidf", "bm25", "bm25+tfidf"),
         default=None,
-        help="lexical tokenizer (default: the library default)",
+        help="lexical scorer (default: the library default, tfidf: character 1-3-gram TF-IDF)",
     )
-    b.add_argument("--no-clean", action="store_true", help="embed the raw texts (no boilerplate stripping)")
+    b.add_argument(
+        "--tokenizer",
+        choices=("char1-3", "bigram", "bigram-only", "jieba"),
+        default=None,
+        help="lexical tokenizer (default: the library default of the lexical scorer)",
+    )
+    clean = b.add_mutually_exclusive_group()
+    clean.add_argument(
+        "--clean",
+        dest="clean",
+        action="store_true",
+        default=None,
+        help="embed texts with salutations, thanks, contact lines and dates stripped",
+    )
+    clean.add_argument(
+        "--no-clean", dest="clean", action="store_false", help="embed the raw texts (the library default)"
+    )
     b.add_argument("--batch-size", type=int, default=32)
     from govnlp.cli.scale import add_engine_options  # --engine ray (H-scale, issue 16)
 
@@ -147,9 +163,13 @@ def run_build(args: argparse.Namespace) -> int:
 
         return run_build_ray(args)
     items = read_items(args.inputs)
-    options: dict[str, Any] = {"clean": not args.no_clean, "batch_size": args.batch_size}
+    options: dict[str, Any] = {"batch_size": args.batch_size}
+    if args.clean is not None:
+        options["clean"] = args.clean
     if args.index_type:
         options["index_type"] = args.index_type
+    if args.lexical:
+        options["lexical"] = args.lexical
     if args.tokenizer:
         options["tokenizer"] = args.tokenizer
     index = SearchIndex.build(

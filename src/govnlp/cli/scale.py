@@ -36,6 +36,8 @@ def run_build_ray(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {"batch_size": args.batch_size}
     if args.index_type:
         options["index_type"] = args.index_type
+    if args.lexical:
+        options["lexical"] = args.lexical
     if args.tokenizer:
         options["tokenizer"] = args.tokenizer
     shards = args.shards or f"{str(args.out).rstrip('/')}.shards"
@@ -46,7 +48,7 @@ def run_build_ray(args: argparse.Namespace) -> int:
         engine="ray",
         text_field=args.text_field,
         id_field=args.id_field,
-        clean=not args.no_clean,
+        **({} if args.clean is None else {"clean": args.clean}),
         batch_size=args.batch_size,
         concurrency=args.workers,
     )

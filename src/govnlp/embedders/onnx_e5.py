@@ -60,7 +60,8 @@ logger = logging.getLogger(__name__)
 
 FORMAT = "govnlp.onnx_model"
 FORMAT_VERSION = 1
-EXPORT_VERSION = 3  # bump when the export recipe changes (2: FFN output MatMuls kept in float32; 3: fused attention)
+# bump when the export recipe changes (2: FFN output MatMuls kept in float32; 3: fused attention)
+EXPORT_VERSION = 3
 OPSET = 17
 MODEL_FILE = "model.onnx"
 # Quantised: the fused attention (Q/K/V), attention-output and FFN-input MatMuls and the embedding Gathers. Kept float32:

@@ -46,6 +46,7 @@ import numpy as np
 
 from govnlp.embedders.base import Embedder, Kind
 from govnlp.errors import ConfigError, FormatError, missing_extra
+from govnlp.search.search_index import DEFAULT_CLEAN
 
 __all__ = [
     "ENGINES",
@@ -69,7 +70,7 @@ RECORD_SUFFIXES = (".jsonl", ".parquet")
 
 
 # -- records ---------------------------------------------------------------------------------------------
-def index_text(text: str, clean: bool = True) -> str:
+def index_text(text: str, clean: bool = DEFAULT_CLEAN) -> str:
     """The text that is embedded for a record: ``clean_for_index(text)``, or the raw text when cleaning
     is off or leaves nothing (the rule :class:`govnlp.search.SearchIndex` applies)."""
     if not clean:
@@ -424,7 +425,7 @@ def encode_dataset(
     engine: str = "ray",
     text_field: str = "text",
     id_field: str = "id",
-    clean: bool = True,
+    clean: bool = DEFAULT_CLEAN,
     batch_size: int = 64,
     concurrency: int | tuple[int, int] = 2,
     shard_size: int = 10_000,
@@ -598,7 +599,7 @@ class EncodedDataset:
         return [json.loads(x) for t in self._tables(["record"]) for x in t.column("record").to_pylist()]
 
     def index_texts(self) -> list[str]:
-        """The cleaned texts that were embedded, in input order."""
+        """The texts that were embedded (cleaned when the dataset was encoded with ``clean=True``), in order."""
         return [x for t in self._tables(["index_text"]) for x in t.column("index_text").to_pylist()]
 
     def vectors(self) -> np.ndarray:

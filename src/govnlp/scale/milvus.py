@@ -47,7 +47,15 @@ from govnlp.errors import ConfigError, FormatError, missing_extra
 from govnlp.scale._compat import build_records
 from govnlp.scale.encode import index_text
 from govnlp.scale.milvus_filters import FilterTranslationError, milvus_filter
-from govnlp.search import CANDIDATE_DEPTH_FACTOR, DEFAULT_MODE, MODES, Hit, fuse_runs, fusion_config
+from govnlp.search import (
+    CANDIDATE_DEPTH_FACTOR,
+    DEFAULT_CLEAN,
+    DEFAULT_MODE,
+    MODES,
+    Hit,
+    fuse_runs,
+    fusion_config,
+)
 
 __all__ = ["DEFAULT_ANALYZER", "FORMAT", "FilterTranslationError", "MilvusIndex", "infer_field_kinds"]
 
@@ -160,7 +168,7 @@ class MilvusIndex:
         index_params: Mapping[str, Any] | None = None,
         search_params: Mapping[str, Any] | None = None,
         analyzer: Mapping[str, Any] | None = DEFAULT_ANALYZER,
-        clean: bool = True,
+        clean: bool = DEFAULT_CLEAN,
         fusion: Any = None,
         batch_size: int = 32,
     ) -> None:
