@@ -78,7 +78,9 @@ def test_build_options_reach_the_index(replies_dir: Path, tmp_path: Path) -> Non
     assert m["cleaning"]["clean"] is True
     assert manifest("--no-clean")["cleaning"]["clean"] is False
     with pytest.raises(SystemExit):
-        main(["-q", "index", "build", str(replies_dir), "--out", str(tmp_path / "z"), "--clean", "--no-clean"])
+        main(
+            ["-q", "index", "build", str(replies_dir), "--out", str(tmp_path / "z"), "--clean", "--no-clean"]
+        )
 
 
 def test_build_and_search_reply_files(
