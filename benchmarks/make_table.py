@@ -804,7 +804,9 @@ def e2e_table() -> list[str]:
         "### End to end (`benchmarks/bench_e2e.py`)",
         "",
         "Build a pipeline over every reply of message_reply/dev.jsonl, then 100 matches (dev messages as "
-        "proposals, each split into its problems, k=5).",
+        "proposals, each split into its problems, k=5). The build includes the zero-shot tagger and, since "
+        "0.2, the agency router learnt from the replies (each match also suggests agencies); run on a quiet "
+        "machine, the two embedders back to back.",
         "",
         "| embedder | replies | records | parse s | build s | match p50 ms | match p95 ms | peak RSS MB |",
         "|---|---|---|---|---|---|---|---|",
