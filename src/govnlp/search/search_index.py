@@ -1,4 +1,4 @@
-"""Search past replies: dense (faiss) + lexical (BM25) retrieval, fused, with metadata filters.
+"""Search past replies: dense (faiss) + lexical (TF-IDF or BM25) retrieval, fused, with metadata filters.
 
 :class:`SearchIndex` indexes the measures, problems and body paragraphs of parsed replies (or any dict
 records), keeps each record's metadata, and answers ``search(query, k=, mode=, filters=)`` with
@@ -95,7 +95,7 @@ def resolve_embedder(spec: Embedder | str | None) -> Embedder:
 
 
 class SearchIndex:
-    """Hybrid dense + BM25 search over reply units with metadata filters.
+    """Hybrid dense + lexical search over reply units with metadata filters.
 
     ``index.reranker = FOLDER`` (or a :class:`~govnlp.search.reranker.CrossEncoderReranker`) re-orders
     every search's hits with a cross-encoder; ``search(..., reranker=)`` does it for one call (False: none).
@@ -111,8 +111,9 @@ class SearchIndex:
             Resolved on first use, so a lexical-only search of a loaded index never loads a model.
         index_type: ``"auto"`` (exact faiss below ``AUTO_APPROX_THRESHOLD`` vectors, ``AUTO_APPROX_TYPE`` from there),
             ``"exact"``, ``"hnsw"``, ``"ivf"``, or ``"numpy"`` (brute force, no faiss).
-        tokenizer: the BM25 tokenizer name (``bigram``, ``bigram-only``, ``jieba``, ``char1-3``; None =
-            ``govnlp.search.tokenize.DEFAULT_TOKENIZER``); for ``lexical="tfidf"`` the TF-IDF tokenizer.
+        tokenizer: the lexical tokenizer name (``char1-3``, ``bigram``, ``bigram-only``, ``jieba``; None =
+            the lexical kind's default: ``char1-3`` for TF-IDF, ``govnlp.search.tokenize.DEFAULT_TOKENIZER``
+            for BM25).
         lexical: the lexical index kind: ``"bm25"``, ``"tfidf"`` or ``"bm25+tfidf"`` (None =
             ``govnlp.search.lexical.DEFAULT_LEXICAL``); see :mod:`govnlp.search.lexical`.
         fusion: hybrid fusion: None (``govnlp.search.fusion.DEFAULT_FUSION``), a method name (``"rrf"``, ``"score"``), a dict of ``FusionConfig`` fields, or a ``FusionConfig``.
@@ -447,7 +448,7 @@ class SearchIndex:
                 white space) has no hits, in every mode.
             k: number of hits (an int, numpy integers included, >= 1); more than the index holds returns
                 them all.
-            mode: ``"hybrid"`` (dense + BM25, fused), ``"dense"`` or ``"lexical"`` (BM25 only; returns only
+            mode: ``"hybrid"`` (dense + lexical, fused), ``"dense"`` or ``"lexical"`` (lexical only; returns only
                 records sharing a term with the query).
             filters: metadata conditions applied before ranking (see :mod:`govnlp.search.filters`).
 
