@@ -824,29 +824,30 @@ def _balance_parens(v: str) -> str:
     return v
 
 
-_FIND_CONTACT_RE1 = re.compile(r"联\s*系|电\s*话|手\s*机")
-_FIND_CONTACT_RE2 = re.compile(r"电话|方式|单位|地址")
-_FIND_CONTACT_RE3 = re.compile(r"(?:19|20)\d{2}$")
-_FIND_CONTACT_RE4 = re.compile(r"联系|电\s*话|手\s*机")
-_FIND_CONTACT_RE5 = re.compile(r"\s+")
-_FIND_CONTACT_RE6 = re.compile(r"联系|电话|邮编|地址")
+# find_contact's tests, by what they decide
+_HAS_CONTACT_RE = re.compile(r"联\s*系|电\s*话|手\s*机")  # the lines hold contact details at all
+_LABEL_AS_NAME_RE = re.compile(r"电话|方式|单位|地址")  # a "name" that is the next label (联系人：电话…)
+_YEAR_RE = re.compile(r"(?:19|20)\d{2}$")  # a "phone" that is a year
+_PHONE_LABEL_RE = re.compile(r"联系|电\s*话|手\s*机")  # a label within 30 characters before a phone
+_SPACES_RE = re.compile(r"\s+")
+_LABEL_AS_DEPT_RE = re.compile(r"联系|电话|邮编|地址")  # a "department" that is a label
 
 
 def find_contact(lines: list[str]) -> Contact | None:
     """``{name, phone, department}`` from the contact lines (联系人：何伟慧 市…处 联系电话：2781260)."""
     text = " ".join(lines)
-    if not _FIND_CONTACT_RE1.search(text):
+    if not _HAS_CONTACT_RE.search(text):
         return None
     name = phone = dept = None
     m = _NAME_RE.search(text)
-    if m and not _FIND_CONTACT_RE2.match(m.group(1)):
+    if m and not _LABEL_AS_NAME_RE.match(m.group(1)):
         name = m.group(1)
     for m in _PHONE_RE.finditer(text):
         cand = m.group(1)
-        if _FIND_CONTACT_RE3.match(cand):
+        if _YEAR_RE.match(cand):
             continue
-        if _FIND_CONTACT_RE4.search(text[max(0, m.start() - 30) : m.end()]):
-            phone = _FIND_CONTACT_RE5.sub("", cand)
+        if _PHONE_LABEL_RE.search(text[max(0, m.start() - 30) : m.end()]):
+            phone = _SPACES_RE.sub("", cand)
             break
     m = _DEPT_LABEL_RE.search(text)
     if m:
@@ -858,7 +859,7 @@ def find_contact(lines: list[str]) -> Contact | None:
             rest = text[text.find(name) + len(name) :]
         for m in _DEPT_RE.finditer(rest):
             cand = m.group(1)
-            if not _FIND_CONTACT_RE6.search(cand):
+            if not _LABEL_AS_DEPT_RE.search(cand):
                 dept = cand
                 break
     if not (name or phone or dept):
